@@ -1,0 +1,67 @@
+r"""Seeded teacher–student streams: $x \sim N(0, I)$, $y = \mathrm{teacher}(x)$."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import Tensor
+
+__all__ = ["teacher_student_batches"]
+
+
+def _positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"Invalid {name}: expected an int >= 1, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
+    return value
+
+
+def teacher_student_batches(
+    teacher: Callable[[Tensor], Tensor],
+    *,
+    batch_size: int = 1000,
+    dim: int = 1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    r"""An endless stream of batches $x \sim N(0, I_{dim})$, $y = \mathrm{teacher}(x)$, seeded.
+
+    The stream draws from its own `torch.Generator`, never the global RNG: two streams with the
+    same seed give identical batches.
+
+    Args:
+        teacher: maps x of shape (batch_size, dim) to y of shape (batch_size,).
+        batch_size, dim: ints >= 1.
+        seed: the generator's seed.
+        dtype: a floating-point dtype for x.
+
+    Yields:
+        (x, y) of shapes (batch_size, dim) and (batch_size,); y carries no autograd graph.
+    """
+    if not callable(teacher):
+        raise TypeError(f"Invalid teacher: expected a callable, got {type(teacher).__name__}")
+    _positive_int("batch_size", batch_size)
+    _positive_int("dim", dim)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"Invalid seed: expected an int, got {type(seed).__name__}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"Invalid dtype: expected a floating-point torch.dtype, got {dtype}")
+    generator = torch.Generator().manual_seed(seed)
+    return _batches(teacher, generator, batch_size, dim, dtype)
+
+
+def _batches(
+    teacher: Callable[[Tensor], Tensor], generator: torch.Generator, batch_size: int, dim: int, dtype: torch.dtype
+) -> Iterator[tuple[Tensor, Tensor]]:
+    while True:
+        x = torch.randn(batch_size, dim, generator=generator, dtype=dtype)  # x ~ N(0, I)
+        with torch.no_grad():
+            y = teacher(x)  # y = teacher(x)
+        if tuple(y.shape) != (batch_size,):
+            raise ValueError(
+                f"Invalid teacher: its output has shape {tuple(y.shape)}, expected ({batch_size},); "
+                "a Neuron maps (n, dim) to (n,)"
+            )
+        yield x, y

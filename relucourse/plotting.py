@@ -1,0 +1,116 @@
+"""The course's figures: losses, parameter paths, loss curves and landscapes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import LogNorm
+from torch import Tensor
+
+__all__ = ["REACHED", "STUCK", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape", "plot_paths"]
+
+REACHED = "#0072B2"  # Okabe–Ito blue: the run reaches the teacher
+STUCK = "#D55E00"  # Okabe–Ito vermillion: the run gets stuck
+
+
+def _numpy(name: str, values: Tensor, ndims: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(values.detach().cpu() if isinstance(values, Tensor) else values, dtype=float)
+    if array.ndim not in ndims:
+        raise ValueError(f"Invalid {name}: expected {' or '.join(map(str, ndims))} dimensions, got shape {array.shape}")
+    return array
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _label(ax: Axes, xlabel: str, ylabel: str) -> None:
+    if not ax.get_xlabel():
+        ax.set_xlabel(xlabel)
+    if not ax.get_ylabel():
+        ax.set_ylabel(ylabel)
+
+
+def plot_loss(loss: Tensor, *, ax: Axes | None = None, **line_kw: object) -> Axes:
+    r"""$L_e$ against epoch $e = 1, 2, \dots$ on a log axis; loss of shape (epochs,) or (epochs, runs)."""
+    values = _numpy("loss", loss, (1, 2))
+    ax = _axes(ax)
+    ax.semilogy(np.arange(1, len(values) + 1), values, **line_kw)
+    _label(ax, "epoch", "loss (MSE)")
+    return ax
+
+
+def plot_param(values: Tensor, *, ax: Axes | None = None, **line_kw: object) -> Axes:
+    r"""$w_e$ against epoch $e = 0, 1, \dots$ (0: the initial value); values of shape (epochs + 1,) or (epochs + 1, runs)."""
+    array = _numpy("values", values, (1, 2))
+    ax = _axes(ax)
+    ax.plot(np.arange(len(array)), array, **line_kw)
+    _label(ax, "epoch", "weight w")
+    return ax
+
+
+def plot_loss_curve(w: Tensor, loss: Tensor, *, ax: Axes | None = None, **line_kw: object) -> Axes:
+    r"""$L(w)$ against $w$; w and loss of shape (n,)."""
+    w_values, loss_values = _numpy("w", w, (1,)), _numpy("loss", loss, (1,))
+    if w_values.shape != loss_values.shape:
+        raise ValueError(f"Invalid loss: shape {loss_values.shape} does not match w's {w_values.shape}")
+    ax = _axes(ax)
+    ax.plot(w_values, loss_values, **line_kw)
+    _label(ax, "w", "loss (MSE)")
+    return ax
+
+
+def plot_landscape(w: Tensor, b: Tensor, loss: Tensor, *, ax: Axes | None = None, levels: int = 30) -> Axes:
+    r"""Filled contours of $L(w, b)$ at log-spaced levels, with a colorbar.
+
+    Args:
+        w, b: shape (n_w,) and (n_b,) with loss[i, j] at (w[j], b[i]) (meshgrid 'xy' order),
+            or 2-D of loss's shape.
+        loss: shape (n_b, n_w), finite, with at least one positive value.
+        levels: the number of contour levels, an int >= 2.
+    """
+    if isinstance(levels, bool) or not isinstance(levels, int):
+        raise TypeError(f"Invalid levels: expected an int >= 2, got {type(levels).__name__}")
+    if levels < 2:
+        raise ValueError(f"Invalid levels: {levels} (expected an int >= 2)")
+    w_grid, b_grid, loss_grid = _numpy("w", w, (1, 2)), _numpy("b", b, (1, 2)), _numpy("loss", loss, (2,))
+    if w_grid.ndim == 1 and b_grid.ndim == 1:
+        w_grid, b_grid = np.meshgrid(w_grid, b_grid, indexing="xy")
+    if not w_grid.shape == b_grid.shape == loss_grid.shape:
+        raise ValueError(f"Invalid loss: shape {loss_grid.shape} does not match the (b, w) grid {b_grid.shape}")
+    if not np.isfinite(loss_grid).all():
+        raise ValueError("Invalid loss: expected finite values")
+    positive = loss_grid[loss_grid > 0]
+    if positive.size == 0:
+        raise ValueError("Invalid loss: expected at least one positive value for log-spaced levels")
+    low, high = positive.min(), positive.max()
+    ax = _axes(ax)
+    contours = ax.contourf(
+        w_grid, b_grid, np.clip(loss_grid, low, high), levels=np.geomspace(low, high, levels), norm=LogNorm(low, high)
+    )
+    ax.figure.colorbar(contours, ax=ax, label="loss (MSE)")
+    _label(ax, "weight w", "bias b")
+    return ax
+
+
+def plot_paths(w_paths: Tensor, b_paths: Tensor, reached: Tensor, *, ax: Axes | None = None) -> Axes:
+    r"""Paths $(w_t, b_t)$ of shape (steps + 1, k), blue if `reached[j]` else vermillion; a dot marks each start."""
+    w_values, b_values = _numpy("w_paths", w_paths, (2,)), _numpy("b_paths", b_paths, (2,))
+    reached_mask = _numpy("reached", reached, (1,)).astype(bool)
+    if w_values.shape != b_values.shape or reached_mask.shape != w_values.shape[1:]:
+        raise ValueError(
+            f"Invalid reached: shapes w_paths {w_values.shape}, b_paths {b_values.shape} and reached "
+            f"{reached_mask.shape} do not agree (expected (steps + 1, k), (steps + 1, k), (k,))"
+        )
+    ax = _axes(ax)
+    for mask, colour, label in ((reached_mask, REACHED, "reaches the teacher"), (~reached_mask, STUCK, "gets stuck")):
+        if mask.any():
+            lines = ax.plot(w_values[:, mask], b_values[:, mask], color=colour)
+            lines[0].set_label(label)
+            ax.plot(w_values[0, mask], b_values[0, mask], "o", color=colour)  # the starts
+    ax.legend()
+    _label(ax, "weight w", "bias b")
+    return ax
