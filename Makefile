@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# the venv's bin/ first on PATH: nbgrader runs `alembic` by name when it creates the gradebook
+RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
+ASSIGNMENT ?= dying_relu
 
 .PHONY: env book test lab grade clean
 
@@ -22,7 +25,17 @@ test: env
 	$(PY) -m pytest
 
 lab: env
-	$(VENV)/bin/jupyter lab --notebook-dir=.
+	$(RUN) jupyter lab --notebook-dir=.
+
+# Grade every submission in submitted/*/$(ASSIGNMENT)/ -> gradebook.db, autograded/, feedback/, grades.csv.
+# generate_assignment --force records the assignment's tests in the gradebook, which autograde needs
+# (it rewrites release/$(ASSIGNMENT) from the same source).
+grade: env
+	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions in submitted/*/$(ASSIGNMENT)/" >&2; exit 1; }
+	$(RUN) nbgrader generate_assignment $(ASSIGNMENT) --force
+	$(RUN) nbgrader autograde $(ASSIGNMENT) --force
+	$(RUN) nbgrader generate_feedback $(ASSIGNMENT) --force
+	$(RUN) nbgrader export --to grades.csv
 
 clean:
 	rm -rf _build release

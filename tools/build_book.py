@@ -1,0 +1,75 @@
+"""Build the executed book into _build/html.
+
+1. Student copies of every assignment (nbgrader, no gradebook) into release/, the only form the book shows.
+2. Lessons that import relucourse lose their cached execution when the package's source has changed,
+   so no page shows a figure from an old version of the package.
+3. jupyter-book builds, warnings as errors.
+"""
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "_build"
+CACHE = BUILD / ".jupyter_cache"
+FINGERPRINT = CACHE / "relucourse.sha256"
+DOCTREES = BUILD / ".doctrees"
+IMPORTS_PACKAGE = re.compile(r"^\s*(from|import)\s+relucourse\b", re.MULTILINE)
+BIN = Path(sys.executable).parent
+
+
+def package_fingerprint() -> str:
+    """sha256 over the package's source files, names included."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "relucourse").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def release_student_copies() -> None:
+    for assignment in sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir()):
+        run([BIN / "nbgrader", "generate_assignment", assignment, "--no-db", "--force", "--log-level=WARN"])
+
+
+def forget_stale_executions() -> None:
+    """Drop the cached runs of lessons that import relucourse if the package changed since they ran.
+
+    Sphinx re-reads only the sources it sees changed, so its doctrees go too: every page is read again,
+    and lessons whose cached run is still valid take it from the cache without running.
+    """
+    fingerprint = package_fingerprint()
+    if not CACHE.exists() or (FINGERPRINT.exists() and FINGERPRINT.read_text() == fingerprint):
+        return
+    from jupyter_cache import get_cache
+
+    cache = get_cache(CACHE)
+    stale = 0
+    for record in cache.list_cache_records():
+        source = Path(record.uri)
+        if not source.exists() or IMPORTS_PACKAGE.search(source.read_text(encoding="utf-8")):
+            cache.remove_cache(record.pk)
+            stale += 1
+    shutil.rmtree(DOCTREES, ignore_errors=True)
+    print(f"relucourse/ changed: {stale} cached lesson run(s) will be executed again")
+
+
+def run(command: list) -> None:
+    subprocess.run([str(c) for c in command], cwd=ROOT, check=True)
+
+
+def main() -> None:
+    release_student_copies()
+    forget_stale_executions()
+    run([BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    FINGERPRINT.write_text(package_fingerprint())
+    print(f"\nThe book: {BUILD / 'html' / 'index.html'}")
+
+
+if __name__ == "__main__":
+    main()
