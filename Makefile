@@ -19,10 +19,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $@
 
 book: env
-	$(PY) tools/build_book.py
+	$(RUN) $(PY) tools/build_book.py
 
 test: env
-	$(PY) -m pytest
+	$(RUN) $(PY) -m pytest
 
 lab: env
 	$(RUN) jupyter lab --notebook-dir=.
