@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from torch import Tensor
 
 __all__ = ["REACHED", "STUCK", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape", "plot_paths"]
@@ -63,14 +64,18 @@ def plot_loss_curve(w: Tensor, loss: Tensor, *, ax: Axes | None = None, **line_k
     return ax
 
 
-def plot_landscape(w: Tensor, b: Tensor, loss: Tensor, *, ax: Axes | None = None, levels: int = 30) -> Axes:
-    r"""Filled contours of $L(w, b)$ at log-spaced levels, with a colorbar.
+def plot_landscape(
+    w: Tensor, b: Tensor, loss: Tensor, *, ax: Axes | None = None, levels: int = 30, floor: float | None = None
+) -> Axes:
+    r"""Filled contours of $L(w, b)$ at log-spaced levels, with a colorbar ticked at powers of 10.
 
     Args:
         w, b: shape (n_w,) and (n_b,) with loss[i, j] at (w[j], b[i]) (meshgrid 'xy' order),
             or 2-D of loss's shape.
         loss: shape (n_b, n_w), finite, with at least one positive value.
         levels: the number of contour levels, an int >= 2.
+        floor: losses below it are drawn as `floor` (default: the smallest positive loss), so that the
+            colours are spent on the landscape rather than on the digits near a zero minimum.
     """
     if isinstance(levels, bool) or not isinstance(levels, int):
         raise TypeError(f"Invalid levels: expected an int >= 2, got {type(levels).__name__}")
@@ -87,11 +92,15 @@ def plot_landscape(w: Tensor, b: Tensor, loss: Tensor, *, ax: Axes | None = None
     if positive.size == 0:
         raise ValueError("Invalid loss: expected at least one positive value for log-spaced levels")
     low, high = positive.min(), positive.max()
+    if floor is not None:
+        if not (isinstance(floor, (int, float)) and 0 < floor < high):
+            raise ValueError(f"Invalid floor: {floor} (expected a number in (0, {high:.3g}), the largest loss)")
+        low = max(low, floor)
     ax = _axes(ax)
     contours = ax.contourf(
         w_grid, b_grid, np.clip(loss_grid, low, high), levels=np.geomspace(low, high, levels), norm=LogNorm(low, high)
     )
-    ax.figure.colorbar(contours, ax=ax, label="loss (MSE)")
+    ax.figure.colorbar(contours, ax=ax, label="loss (MSE)", ticks=LogLocator(), format=LogFormatterSciNotation())
     _label(ax, "weight w", "bias b")
     return ax
 

@@ -139,3 +139,12 @@ def test_no_figure_is_made_when_axes_are_given():
     plot_param(torch.ones(3), ax=ax)
     plot_loss_curve(torch.ones(3), torch.ones(3), ax=ax)
     assert plt.get_fignums() == before and len(ax.lines) == 2
+
+
+def test_landscape_floor_sets_the_lowest_level_and_is_validated():
+    w = b = torch.linspace(-1, 1, 21)
+    loss = (w[None, :] - 0.5) ** 2 + b[:, None] ** 2  # 0 nowhere on the grid but 1e-4 near its minimum
+    ax = plot_landscape(w, b, loss, floor=1e-2)
+    assert np.isclose(ax.collections[0].levels[0], 1e-2)
+    with pytest.raises(ValueError, match="Invalid floor"):
+        plot_landscape(w, b, loss, floor=100.0)
