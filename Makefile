@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
 ASSIGNMENT ?= dying_relu
 
-.PHONY: env book test lab grade clean
+.PHONY: env chromium book test lab grade bench clean
+CHROMIUM := /usr/bin/chromium
 
 env: $(STAMP)
 
@@ -21,11 +22,20 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 book: env
 	$(RUN) $(PY) tools/build_book.py
 
-test: env
+# Headless Chromium for tests/test_browser.py: Debian's chromium and chromium-driver (never `playwright install`).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else \
+	    echo "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; exit 1; \
+	  fi; }
+
+test: env chromium
 	$(RUN) $(PY) -m pytest
 
 lab: env
-	$(RUN) jupyter lab --notebook-dir=.
+	$(RUN) jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Grade every submission in submitted/*/$(ASSIGNMENT)/ -> gradebook.db, autograded/, feedback/, grades.csv.
 # generate_assignment --force records the assignment's tests in the gradebook, which autograde needs
@@ -36,6 +46,10 @@ grade: env
 	$(RUN) nbgrader autograde $(ASSIGNMENT) --force
 	$(RUN) nbgrader generate_feedback $(ASSIGNMENT) --force
 	$(RUN) nbgrader export --to grades.csv
+
+# Benchmarks: trajectories·steps/s of a one-run loop and of the batched sweep engine, and their ratio.
+bench: env
+	$(RUN) $(PY) -m relucourse.bench
 
 clean:
 	rm -rf _build release

@@ -3,16 +3,74 @@
 from .activations import LeakyReLUFunction, leaky_relu, relu
 from .data import teacher_student_batches
 from .landscape import descend, monte_carlo_loss, population_grad, population_loss, reached_teacher
-from .models import Neuron
+from .at_zero import SPELLINGS, Twins, derivative_at_zero, derivative_table, exact_zero_fractions, html_table, train_twins
+from .dead_units import DeadUnitMonitor, born_dead_probability, dead_fraction, dead_fraction_by_lr, dead_units
+from .models import MLP, Neuron, init_layer
 from .plotting import REACHED, STUCK, plot_landscape, plot_loss, plot_loss_curve, plot_param, plot_paths
 from .train import History, train
+from .relatives import MLPFamily, Runs, SideBySide, SummedMSE, compare_mlps, compare_neurons, neuron_loss, relatives
+from .depth import gradient_norms, layer_gain
+from .linefit import (convex_gap_bound, line_descent, line_grad, line_hessian, line_loss, line_optimum, smoothness,
+                      strong_convexity, strongly_convex_gap_bound)
+from .animation import animate_paths, animation_html
+from .widgets import TrajectorySliders, plot_trajectory
+from .optim import SGD, Adam
+from .sweep import OptimizerSpec, Outcome, Sweep, classify, sweep, trajectory
+from .plotting import DIVERGED, plot_outcomes
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "OptimizerSpec",
+    "Outcome",
+    "Sweep",
+    "classify",
+    "sweep",
+    "trajectory",
+    "DIVERGED",
+    "plot_outcomes",
+    "relatives",
+    "neuron_loss",
+    "SideBySide",
+    "MLPFamily",
+    "SummedMSE",
+    "Runs",
+    "compare_neurons",
+    "compare_mlps",
+    "gradient_norms",
+    "layer_gain",
+    "animate_paths",
+    "animation_html",
+    "plot_trajectory",
+    "TrajectorySliders",
+    "line_loss",
+    "line_grad",
+    "line_descent",
+    "line_hessian",
+    "line_optimum",
+    "smoothness",
+    "strong_convexity",
+    "convex_gap_bound",
+    "strongly_convex_gap_bound",
     "LeakyReLUFunction",
     "leaky_relu",
     "relu",
     "teacher_student_batches",
     "Neuron",
+    "MLP",
+    "init_layer",
+    "SPELLINGS",
+    "derivative_at_zero",
+    "derivative_table",
+    "html_table",
+    "exact_zero_fractions",
+    "Twins",
+    "train_twins",
+    "dead_units",
+    "dead_fraction",
+    "DeadUnitMonitor",
+    "dead_fraction_by_lr",
+    "born_dead_probability",
     "population_loss",
     "population_grad",
     "monte_carlo_loss",

@@ -118,7 +118,7 @@ def _pieces(w, b, slope, teacher):
         torch.where(hi.isfinite(), hi + 1, 0.0),
     ]
     for a, a_end, x in zip(edges[:-1], edges[1:], inside):
-        g = torch.where(w * x + b > 0, 1.0, alpha)  # σ_α'(wx + b)
+        g = torch.where(w * x + b > 0, 1.0, w.new_tensor(alpha))  # σ_α'(wx + b), α in float64
         g_teacher = (v * x + c > 0).to(torch.float64)  # relu'(vx + c)
         p, q = g * b - g_teacher * c, g * w - g_teacher * v  # r(x) = p + q x
         m0 = _Phi(a_end) - _Phi(a)

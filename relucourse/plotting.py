@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import LogNorm
+from matplotlib.colors import ListedColormap, LogNorm
+from matplotlib.patches import Patch
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from torch import Tensor
 
-__all__ = ["REACHED", "STUCK", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape", "plot_paths"]
+__all__ = ["REACHED", "STUCK", "DIVERGED", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape", "plot_paths",
+           "plot_outcomes"]
 
 REACHED = "#0072B2"  # Okabe–Ito blue: the run reaches the teacher
 STUCK = "#D55E00"  # Okabe–Ito vermillion: the run gets stuck
@@ -122,4 +126,60 @@ def plot_paths(w_paths: Tensor, b_paths: Tensor, reached: Tensor, *, ax: Axes | 
             ax.plot(w_values[0, mask], b_values[0, mask], "o", color=colour)  # the starts
     ax.legend()
     _label(ax, "weight w", "bias b")
+    return ax
+
+
+DIVERGED = "#F0E442"  # Okabe–Ito yellow: the run diverges
+_OUTCOMES = ((REACHED, "reaches the teacher"), (STUCK, "gets stuck"), (DIVERGED, "diverges"))  # codes 0, 1, 2
+
+
+def _cell_edges(centres: np.ndarray) -> np.ndarray:
+    """Edges around increasing cell centres: geometric midpoints if the centres are geometrically spaced."""
+    if len(centres) == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    if (centres > 0).all() and np.allclose(np.diff(np.log(centres)), np.log(centres[1] / centres[0])):
+        inner, ratio = np.sqrt(centres[1:] * centres[:-1]), np.sqrt(centres[1] / centres[0])
+        return np.concatenate([[centres[0] / ratio], inner, [centres[-1] * ratio]])
+    inner = (centres[1:] + centres[:-1]) / 2
+    return np.concatenate([[2 * centres[0] - inner[0]], inner, [2 * centres[-1] - inner[-1]]])
+
+
+def plot_outcomes(
+    x: Tensor,
+    y: Tensor,
+    outcome: Tensor,
+    *,
+    ax: Axes | None = None,
+    legend: bool = True,
+    labels: Sequence[str] | None = None,
+    **legend_kw: object,
+) -> Axes:
+    r"""A phase map: the cell at $(x_j, y_i)$ coloured by outcome[i, j], 0 reaches (blue), 1 stuck (vermillion), 2 diverges (yellow).
+
+    Args:
+        x, y: increasing cell centres, shape (n_x,) and (n_y,), evenly or geometrically spaced (a log axis is
+            the caller's choice: ``ax.set_yscale("log")``).
+        outcome: shape (n_y, n_x), the codes of `relucourse.sweep.Outcome`.
+        legend: add a legend of the three outcomes, after the labelled artists already on `ax`.
+        labels: the legend's words for codes 0, 1, 2 (default "reaches the teacher", "gets stuck", "diverges").
+        legend_kw: passed on to `Axes.legend` (loc, fontsize, ...).
+    """
+    x_values, y_values, codes = _numpy("x", x, (1,)), _numpy("y", y, (1,)), _numpy("outcome", outcome, (2,))
+    if codes.shape != (len(y_values), len(x_values)):
+        raise ValueError(f"Invalid outcome: shape {codes.shape}, expected (len(y), len(x)) = {(len(y_values), len(x_values))}")
+    if not np.isin(codes, (0, 1, 2)).all():
+        raise ValueError("Invalid outcome: expected codes 0 (reaches), 1 (stuck) and 2 (diverges)")
+    for name, values in (("x", x_values), ("y", y_values)):
+        if (np.diff(values) <= 0).any():
+            raise ValueError(f"Invalid {name}: expected increasing cell centres")
+    labels = [label for _, label in _OUTCOMES] if labels is None else list(labels)
+    if len(labels) != 3 or not all(isinstance(label, str) for label in labels):
+        raise ValueError(f"Invalid labels: {labels!r} (expected three strings, for codes 0, 1, 2)")
+    ax = _axes(ax)
+    colours = ListedColormap([colour for colour, _ in _OUTCOMES])
+    ax.pcolormesh(_cell_edges(x_values), _cell_edges(y_values), codes, cmap=colours, vmin=-0.5, vmax=2.5)
+    if legend:
+        patches = [Patch(color=colour, label=label) for (colour, _), label in zip(_OUTCOMES, labels)]
+        ax.legend(handles=patches + ax.get_legend_handles_labels()[0], **legend_kw)
+    _label(ax, "initial weight w0", "learning rate")
     return ax

@@ -1,5 +1,10 @@
 """What the tests need to know about the course's layout: read from _toc.yml, never listed twice."""
 
+import json
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -22,3 +27,43 @@ def lessons() -> list[Path]:
 
 def assignments() -> list[str]:
     return sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir())
+
+
+def exercise_source(name: str) -> Path | None:
+    """The nbgrader source notebook of a toc entry `release/<a>/<nb>`, or None if the entry is not an exercise."""
+    parts = Path(name).parts
+    return ROOT / "exercises" / parts[1] / f"{parts[2]}.ipynb" if len(parts) == 3 and parts[0] == "release" else None
+
+
+def solution_lines(notebook: Path) -> list[str]:
+    """The distinctive lines of a source notebook's solutions and hidden tests."""
+    lines, hiding = [], False
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for line in "".join(cell["source"]).splitlines():
+            marker = re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", line)
+            if marker:
+                hiding = marker.group(1) == "BEGIN"
+            elif hiding and len(line.strip()) > 25:
+                lines.append(line.strip())
+    return lines
+
+
+def copy_course(destination: Path) -> Path:
+    """Copy the working tree as a new clone would have it (tracked and new files, nothing ignored)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in listed:
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def build_book(course: Path) -> str:
+    """Run `make book`'s builder in `course`; return its log."""
+    done = subprocess.run(
+        [sys.executable, "tools/build_book.py"], cwd=course, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, f"the book did not build:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout + done.stderr

@@ -1,24 +1,12 @@
 """`make book`'s builder on a copy of the course: every page, executed figures, student-only exercises, a cache that knows the package."""
 
-import json
 import re
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-from course import ROOT, assignments, toc_files
+from course import ROOT, assignments, build_book, solution_lines, toc_files
 
 pytestmark = pytest.mark.book
-
-
-def build(course) -> str:
-    done = subprocess.run(
-        [sys.executable, "tools/build_book.py"], cwd=course, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, f"the book did not build:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout + done.stderr
 
 
 def executed(log: str) -> set[str]:
@@ -27,17 +15,9 @@ def executed(log: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A copy of the working tree as a new clone would have it (tracked and new files, nothing ignored), built once."""
-    course = tmp_path_factory.mktemp("course")
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in listed:
-        if (ROOT / name).is_file():
-            (course / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, course / name)
-    return course, build(course)
+def course(built_course):
+    """The course's copy, built once for the whole session (tests/conftest.py), and the first build's log."""
+    return built_course.path, built_course.log
 
 
 def test_every_page_of_the_toc_is_built(course):
@@ -57,19 +37,6 @@ def test_lessons_are_executed_with_their_figures(course):
         assert "Traceback" not in page, f"{name}: an error output is shown in the page"
 
 
-def solution_lines(notebook) -> list[str]:
-    """The distinctive lines of the source notebook's solutions and hidden tests."""
-    lines, hiding = [], False
-    for cell in json.loads(notebook.read_text())["cells"]:
-        for line in "".join(cell["source"]).splitlines():
-            marker = re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", line)
-            if marker:
-                hiding = marker.group(1) == "BEGIN"
-            elif hiding and len(line.strip()) > 25:
-                lines.append(line.strip())
-    return lines
-
-
 @pytest.mark.parametrize("assignment", assignments())
 def test_exercise_pages_show_the_student_copy_only(course, assignment):
     course, _ = course
@@ -86,8 +53,8 @@ def test_a_second_build_reuses_the_cache_and_a_package_change_reruns_the_lessons
     course, first = course
     lessons = {f"{n}.md" for n in toc_files() if n.startswith("lessons/")}
     assert executed(first) == lessons, f"the first build executed {executed(first)}, expected {lessons}"
-    assert not executed(build(course)), "an unchanged course was executed again"
+    assert not executed(build_book(course)), "an unchanged course was executed again"
     with open(course / "relucourse/landscape.py", "a") as source:
         source.write("\n# a change to the package\n")
-    rerun = executed(build(course))
+    rerun = executed(build_book(course))
     assert rerun == lessons, f"after a package change, executed {rerun}, expected every lesson {lessons}"

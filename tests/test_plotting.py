@@ -148,3 +148,22 @@ def test_landscape_floor_sets_the_lowest_level_and_is_validated():
     assert np.isclose(ax.collections[0].levels[0], 1e-2)
     with pytest.raises(ValueError, match="Invalid floor"):
         plot_landscape(w, b, loss, floor=100.0)
+
+
+@pytest.mark.optimizers
+def test_outcome_map_colours_each_cell_and_puts_geometric_cells_around_log_spaced_centres():
+    from relucourse.plotting import DIVERGED, plot_outcomes
+
+    x, y = torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([1e-3, 1e-2, 1e-1, 1.0])
+    outcome = torch.tensor([[0, 1, 2]] * 4)
+    ax = plot_outcomes(x, y, outcome, labels=("a", "b", "c"))
+    mesh = ax.collections[0]
+    colours = [to_hex(c) for c in mesh.cmap(mesh.norm(np.asarray(mesh.get_array())[0]))]
+    assert colours == [REACHED.lower(), STUCK.lower(), DIVERGED.lower()]
+    edges = mesh.get_coordinates()[:, 0, 1]  # the cells' lower and upper y edges
+    np.testing.assert_allclose(edges, [10**-3.5, 10**-2.5, 10**-1.5, 10**-0.5, 10**0.5])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    for bad in (torch.tensor([[0, 3, 1]] * 4), torch.zeros(3, 3)):
+        with pytest.raises(ValueError, match="Invalid outcome"):
+            plot_outcomes(x, y, bad)
+    plt.close("all")

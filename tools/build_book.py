@@ -3,10 +3,12 @@
 1. Student copies of every assignment (nbgrader, no gradebook) into release/, the only form the book shows.
 2. Lessons that import relucourse lose their cached execution when the package's source has changed,
    so no page shows a figure from an old version of the package.
-3. jupyter-book builds, warnings as errors.
+3. jupyter-book builds, warnings as errors. The kernels that execute the lessons start with progress
+   bars switched off: a page would show a bar as noise, and no one watches it.
 """
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +22,21 @@ FINGERPRINT = CACHE / "relucourse.sha256"
 DOCTREES = BUILD / ".doctrees"
 IMPORTS_PACKAGE = re.compile(r"^\s*(from|import)\s+relucourse\b", re.MULTILINE)
 BIN = Path(sys.executable).parent
+IPYTHONDIR = BUILD / "ipython"  # the IPython profile of the kernels that execute the lessons
+QUIET_PROGRESS = """\
+# Written by tools/build_book.py: kernels that execute a lesson for the book show no progress bar.
+import tqdm.std
+
+_init = tqdm.std.tqdm.__init__
+
+
+def _silent_init(self, *args, **kwargs):
+    kwargs["disable"] = True  # overrides the caller's: tqdm.auto, tqdm.notebook and tqdm.std all come here
+    _init(self, *args, **kwargs)
+
+
+tqdm.std.tqdm.__init__ = _silent_init
+"""
 
 
 def package_fingerprint() -> str:
@@ -58,14 +75,22 @@ def forget_stale_executions() -> None:
     print(f"relucourse/ changed: {stale} cached lesson run(s) will be executed again")
 
 
-def run(command: list) -> None:
-    subprocess.run([str(c) for c in command], cwd=ROOT, check=True)
+def quiet_kernels() -> dict[str, str]:
+    """The environment for jupyter-book: its kernels read an IPython profile whose startup silences tqdm."""
+    startup = IPYTHONDIR / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    (startup / "00-quiet-progress.py").write_text(QUIET_PROGRESS)
+    return {**os.environ, "IPYTHONDIR": str(IPYTHONDIR)}
+
+
+def run(command: list, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(c) for c in command], cwd=ROOT, check=True, env=env)
 
 
 def main() -> None:
     release_student_copies()
     forget_stale_executions()
-    run([BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"])
+    run([BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"], env=quiet_kernels())
     CACHE.mkdir(parents=True, exist_ok=True)
     FINGERPRINT.write_text(package_fingerprint())
     print(f"\nThe book: {BUILD / 'html' / 'index.html'}")
