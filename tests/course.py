@@ -36,16 +36,18 @@ def exercise_source(name: str) -> Path | None:
 
 
 def solution_lines(notebook: Path) -> list[str]:
-    """The distinctive lines of a source notebook's solutions and hidden tests."""
-    lines, hiding = [], False
+    """The distinctive lines of a source notebook's solutions and hidden tests that the student copy does not hold."""
+    hidden, shown, hiding = [], set(), False
     for cell in json.loads(notebook.read_text())["cells"]:
         for line in "".join(cell["source"]).splitlines():
             marker = re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", line)
             if marker:
                 hiding = marker.group(1) == "BEGIN"
             elif hiding and len(line.strip()) > 25:
-                lines.append(line.strip())
-    return lines
+                hidden.append(line.strip())
+            elif not hiding:
+                shown.add(line.strip())
+    return [line for line in hidden if line not in shown]
 
 
 def copy_course(destination: Path) -> Path:
