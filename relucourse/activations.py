@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
+
+from ._checks import finite_float
 
 __all__ = ["LeakyReLUFunction", "leaky_relu", "relu"]
 
@@ -28,14 +28,6 @@ class LeakyReLUFunction(torch.autograd.Function):
         return grad_out * d_sigma, None, None
 
 
-def _finite_float(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Invalid {name}: expected a finite float, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"Invalid {name}: {value} (expected a finite float)")
-    return float(value)
-
-
 def leaky_relu(x: Tensor, slope: float = 0.01, *, at_zero: float | None = None) -> Tensor:
     r"""$\sigma_\alpha(x) = x$ if $x > 0$ else $\alpha x$; $\sigma_\alpha'(0)$ is `at_zero` (default: `slope`, torch's convention).
 
@@ -49,8 +41,8 @@ def leaky_relu(x: Tensor, slope: float = 0.01, *, at_zero: float | None = None) 
     """
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise TypeError(f"Invalid x: expected a floating-point Tensor, got {getattr(x, 'dtype', type(x).__name__)}")
-    slope = _finite_float("slope", slope)
-    at_zero = slope if at_zero is None else _finite_float("at_zero", at_zero)
+    slope = finite_float("slope", slope)
+    at_zero = slope if at_zero is None else finite_float("at_zero", at_zero)
     return LeakyReLUFunction.apply(x, slope, at_zero)
 
 

@@ -7,15 +7,9 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
+from ._checks import positive_int
+
 __all__ = ["teacher_student_batches"]
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Invalid {name}: expected an int >= 1, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
-    return value
 
 
 def teacher_student_batches(
@@ -42,8 +36,8 @@ def teacher_student_batches(
     """
     if not callable(teacher):
         raise TypeError(f"Invalid teacher: expected a callable, got {type(teacher).__name__}")
-    _positive_int("batch_size", batch_size)
-    _positive_int("dim", dim)
+    positive_int("batch_size", batch_size)
+    positive_int("dim", dim)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"Invalid seed: expected an int, got {type(seed).__name__}")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:

@@ -9,6 +9,8 @@ from torch import Tensor, nn
 
 from .activations import relu
 
+from ._checks import positive_int
+
 __all__ = ["Neuron", "MLP", "init_layer", "INITS"]
 
 INITS = ("he", "rai")  # He et al. 2015; randomized asymmetric, Lu, Shin, Su & Karniadakis 2019
@@ -79,14 +81,6 @@ class Neuron(nn.Module):
 RAI_SIGMA = 0.6007  # Lu et al. 2019: the symmetric part of RAI is N(0, RAI_SIGMA^2 / fan_in)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Invalid {name}: expected an int >= 1, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
-    return value
-
-
 def init_layer(
     fan_in: int,
     fan_out: int,
@@ -108,8 +102,8 @@ def init_layer(
     Returns:
         float32 weight of shape (*copies, fan_out, fan_in) and bias of shape (*copies, fan_out).
     """
-    _positive_int("fan_in", fan_in)
-    _positive_int("fan_out", fan_out)
+    positive_int("fan_in", fan_in)
+    positive_int("fan_out", fan_out)
     if init not in INITS:
         raise ValueError(f"Invalid init: {init!r} (expected one of {INITS})")
     copies = tuple(copies)
@@ -152,7 +146,7 @@ class MLP(nn.Module):
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
             raise ValueError(f"Invalid widths: {widths!r} (expected a sequence [in, ..., out] of at least two ints)")
         for width in widths:
-            _positive_int("widths", width)
+            positive_int("widths", width)
         if not callable(activation):
             raise TypeError(f"Invalid activation: expected a callable, got {type(activation).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int):

@@ -11,15 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ._checks import positive_int
+
 __all__ = ["History", "train"]
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"Invalid {name}: expected an int >= 1, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Invalid {name}: {value} (expected an int >= 1)")
-    return value
 
 
 @dataclass
@@ -40,7 +34,7 @@ class History:
         Returns:
             a History with loss of shape (epochs,) and params of shape (epochs + 1, ...), the first the initial value.
         """
-        _positive_int("steps_per_epoch", steps_per_epoch)
+        positive_int("steps_per_epoch", steps_per_epoch)
         steps = self.loss.shape[0]
         if steps % steps_per_epoch:
             raise ValueError(f"Invalid steps_per_epoch: {steps_per_epoch} (expected a divisor of the {steps} steps)")
@@ -79,7 +73,7 @@ def train(
         raise TypeError(f"Invalid model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"Invalid optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    _positive_int("steps", steps)
+    positive_int("steps", steps)
     named = dict(model.named_parameters())
     params = {name: torch.empty(steps + 1, *p.shape, dtype=p.dtype) for name, p in named.items()}
     loss = torch.empty(steps, dtype=torch.float64)
