@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
 ASSIGNMENT ?= dying_relu
 
-.PHONY: env chromium book test lab grade bench clean
+.PHONY: env chromium sandbox book test lab grade bench clean
 CHROMIUM := /usr/bin/chromium
 
 env: $(STAMP)
@@ -31,25 +31,33 @@ chromium:
 	    echo "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; exit 1; \
 	  fi; }
 
-test: env chromium
-	$(RUN) $(PY) -m pytest
+# The grading sandbox (grading/sandbox.py): Debian's bubblewrap.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	  else \
+	    echo "grading needs bubblewrap (bwrap): sudo apt-get install bubblewrap" >&2; exit 1; \
+	  fi; }
+
+# One pytest worker per core (TEST_JOBS=1 for one process); the tests of the built book share one worker.
+TEST_JOBS ?= auto
+test: env chromium sandbox
+	$(RUN) $(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 lab: env
 	$(RUN) jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Grade every submission in submitted/*/$(ASSIGNMENT)/ -> gradebook.db, autograded/, feedback/, grades.csv.
-# generate_assignment --force records the assignment's tests in the gradebook, which autograde needs
-# (it rewrites release/$(ASSIGNMENT) from the same source).
-grade: env
+# Grade every submission in submitted/*/$(ASSIGNMENT)/: pre-check, parallel sandboxed autograde, feedback/,
+# grades.csv, .grading/$(ASSIGNMENT)/report.csv (grading/driver.py). Stopped? The same command grades the rest.
+grade: env sandbox
 	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions in submitted/*/$(ASSIGNMENT)/" >&2; exit 1; }
-	$(RUN) nbgrader generate_assignment $(ASSIGNMENT) --force
-	$(RUN) nbgrader autograde $(ASSIGNMENT) --force
-	$(RUN) nbgrader generate_feedback $(ASSIGNMENT) --force
-	$(RUN) nbgrader export --to grades.csv
+	$(RUN) $(PY) -m grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS))
 
-# Benchmarks: trajectories·steps/s of a one-run loop and of the batched sweep engine, and their ratio.
-bench: env
+# Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader.
+bench: env sandbox
 	$(RUN) $(PY) -m relucourse.bench
+	$(RUN) $(PY) -m grading bench
 
 clean:
 	rm -rf _build release

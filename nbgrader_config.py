@@ -2,39 +2,61 @@
 
 exercises/<assignment>/<notebook>.ipynb are the source notebooks (solutions and hidden tests).
 nbgrader writes release/, submitted/, autograded/, feedback/ and gradebook.db beside them;
-none of these is committed.
+none of these is committed. Grading goes through the course's `grading` package (beside this file):
+`make grade` runs it in parallel; a plain `nbgrader autograde` uses the same steps, serially.
+The gradebook is SQLite (gradebook.db) unless c.CourseDirectory.db_url names another database,
+e.g. "postgresql://user@host/relucourse" for a shared deployment.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
-from traitlets import List
+import importlib.util
+import os
+import sys
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
+    OverwriteCells, OverwriteKernelspec,
+)
+
+# The `grading` package lives beside this file, in the course repository (whose `relucourse` package is
+# installed in the environment, so a copy of this file elsewhere still finds it).
+_course = importlib.util.find_spec("relucourse")
+for _root in (os.path.dirname(os.path.abspath(__file__)),
+              os.path.dirname(os.path.dirname(_course.origin)) if _course and _course.origin else ""):
+    if os.path.isdir(os.path.join(_root, "grading")):
+        sys.path.insert(0, _root)
+        break
+try:
+    from grading.execute import GuardedExecute
+    from grading.feedback import HideHiddenTests
+    from grading.repair import RepairCells
+    from grading.scoring import SaveGrades
+except ImportError as _error:  # nbgrader would carry on without this file: stop instead of grading unguarded
+    raise SystemExit(f"nbgrader_config.py: cannot import the course's grading package ({_error})") from None
 
 c = get_config()  # noqa: F821  (traitlets provides get_config when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "relucourse"
 c.CourseDirectory.source_directory = "exercises"
 
-# Autograding runs each notebook in a fresh kernel. A notebook takes a few seconds; a cell still
+# Autograding runs each notebook in a fresh, sandboxed kernel (grading.kernelmanager: bubblewrap, no
+# network, only its own files; memory and time caps). A notebook takes a few seconds; a cell still
 # running after a minute is a learner's endless loop: it is interrupted and recorded as an error in
-# that cell (nbgrader's default, interrupt_on_timeout=True) instead of hanging the whole class.
+# that cell, and a kernel that ignores the interrupt or dies is replaced (grading.execute).
 c.Execute.timeout = 60
 
-
-class HideHiddenTests(ClearHiddenTests):
-    """Feedback: drop the hidden-test regions, and keep only "Error: message" of a failing test cell."""
-
-    display_data_priority = List().tag(config=True)  # the HTML exporter sets it on every preprocessor
-
-    def preprocess_cell(self, cell, resources, index):
-        cell, resources = super().preprocess_cell(cell, resources, index)
-        if cell.metadata.get("nbgrader", {}).get("grade"):
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":  # a traceback quotes the cell's code, hidden part included
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
-        return cell, resources
-
+# Before nbgrader's own checks: nbgrader metadata set back to the gradebook's, lost graded cells put back.
+c.Autograde.sanitize_preprocessors = [
+    RepairCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+]
+c.OverwriteCells.add_missing_cells = True
+# Execution in the guarded kernel; scoring where stderr output is not a failure.
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveGrades, AssignLatePenalties,
+    CheckCellMetadata,
+]
 
 # Feedback is rendered from the autograded notebook, into which autograde put the hidden tests back;
-# stock nbgrader shows them to the learner (jupyter/nbgrader#917). The test's message stays: it says
-# in words what went wrong.
+# stock nbgrader shows them to the learner (jupyter/nbgrader#917). grading.feedback removes them, and
+# keeps each failing test's message: it says in words what went wrong.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

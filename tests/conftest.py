@@ -1,4 +1,8 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules.
+
+`make test` runs the suite on one pytest-xdist worker per core (`--dist loadgroup`): every test that reads
+the built book is sent to one worker, so the book is built once.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -6,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from course import build_book, copy_course
-
-_BUILT: list[Path] = []
 
 
 @dataclass
@@ -20,13 +22,22 @@ class BuiltCourse:
 def built_course(tmp_path_factory) -> BuiltCourse:
     """The course copied and its book built once, for every test module that reads the book."""
     course = copy_course(tmp_path_factory.mktemp("course"))
-    _BUILT.append(course)
     return BuiltCourse(course, build_book(course))
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    """Say where the browser tests left their screenshots (tests/test_browser.py), for a person to look at."""
-    for course in _BUILT:
-        screenshots = course / "_build" / "screenshots"
-        if screenshots.is_dir() and any(screenshots.rglob("*.png")):
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of the built book share one worker (and one build) when the suite runs in parallel."""
+    for item in items:
+        if "built_course" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("built_course"))
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """Say where the browser tests left their screenshots (tests/test_browser.py), for a person to look at.
+
+    The base temporary directory holds the built copies, in a worker's own folder when xdist runs the suite.
+    """
+    base = config._tmp_path_factory.getbasetemp()  # the same private handle xdist uses to give workers theirs
+    for screenshots in sorted({path.resolve() for path in base.glob("**/course*/_build/screenshots")}):
+        if any(screenshots.rglob("*.png")):
             terminalreporter.write_line(f"screenshots of the book and of JupyterLab: {screenshots}")

@@ -1,0 +1,113 @@
+"""The bubblewrap command line that confines one grading kernel.
+
+Inside, the kernel sees: the Python installation and the course's virtual environment, read-only; a
+few files of ``/etc`` (the dynamic loader's cache, time zone, user names); its working directory,
+an empty size-capped tmpfs holding read-only copies of the assignment's data files; a size-capped
+``/tmp``; and the private directory of its own ZeroMQ sockets. Nothing else of the host: not
+``exercises/`` (solutions, hidden tests), not the gradebook, not the other submissions, not the
+instructor's home. New user, pid, network, IPC, UTS and cgroup namespaces (no network at all, not
+even the host's loopback), all capabilities dropped, no nested user namespaces, killed with its
+parent. ``prlimit`` caps its address space (memory), the size of any file it writes, its open files
+and core dumps; the kernel manager puts ``timeout`` inside for a wall-clock cap.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["Limits", "SandboxUnavailable", "bubblewrap", "sandbox_command", "read_only_paths"]
+
+HOME = "/home/learner"
+INSTALL_HINT = (
+    "the grading sandbox needs bubblewrap (`bwrap`), which is not installed: as root run "
+    "`apt-get install -y bubblewrap` (Debian/Ubuntu; `dnf install bubblewrap` on Fedora), or ask your "
+    "administrator. `make test` and `make grade` install it themselves when run as root."
+)
+# /etc entries a Python process needs; the rest of /etc (shadow, ssh keys, ...) stays out.
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+             "mime.types")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-kernel caps."""
+
+    memory_bytes: int = 4 * 2**30  # RLIMIT_AS: address space, what a runaway allocation hits first
+    wall_seconds: int = 900  # the kernel is killed after this, whatever it is doing
+    file_bytes: int = 64 * 2**20  # RLIMIT_FSIZE: the largest file it may write
+    scratch_bytes: int = 256 * 2**20  # size of each tmpfs (working directory, home, /tmp)
+    open_files: int = 1024  # RLIMIT_NOFILE
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Invalid {name}: {value!r} (expected a positive int)")
+
+
+def bubblewrap() -> str:
+    """The path of ``bwrap``, or :class:`SandboxUnavailable` saying what to install."""
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxUnavailable(INSTALL_HINT)
+    return path
+
+
+def read_only_paths(extra: Iterable[str] = ()) -> list[str]:
+    """Host paths the kernel may read: the system's libraries, Python, the virtual environment, `extra`."""
+    paths = ["/usr", sys.base_prefix, sys.prefix, *extra]
+    paths += [p for p in ("/lib", "/lib64", "/lib32", "/bin", "/sbin") if os.path.lexists(p)]
+    paths += [os.path.join("/etc", f) for f in ETC_FILES if os.path.exists(os.path.join("/etc", f))]
+    return sorted({os.path.abspath(p) for p in paths})
+
+
+def sandbox_command(
+    command: list[str],
+    *,
+    workdir: str,
+    files: Mapping[str, str],
+    sockets: str,
+    env: Mapping[str, str],
+    limits: Limits,
+    read_only: Iterable[str],
+) -> list[str]:
+    """``bwrap ... prlimit ... -- command``.
+
+    Args:
+        command: the kernel's command line (paths as on the host; they are the same inside).
+        workdir: the kernel's working directory inside, e.g. ``/home/learner/dying_relu``.
+        files: path relative to `workdir` -> host file, bound read-only (the assignment's data files).
+        sockets: host directory of the kernel's connection file and ZeroMQ sockets, bound read-write.
+        env: the kernel's whole environment.
+        limits: the caps.
+        read_only: host paths bound read-only at the same place (see :func:`read_only_paths`).
+    """
+    if not os.path.isabs(workdir) or not workdir.startswith(HOME + "/"):
+        raise ValueError(f"Invalid workdir: {workdir!r} (expected a path under {HOME}/)")
+    args = [bubblewrap(), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000",
+            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "grading",
+            "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+    for path in read_only:
+        if os.path.islink(path) and os.path.dirname(path) == "/":  # merged /usr: /bin -> usr/bin
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for tmpfs in ("/tmp", HOME, workdir):
+        args += ["--size", str(limits.scratch_bytes), "--tmpfs", tmpfs]
+    for relative, host in sorted(files.items()):
+        if os.path.isabs(relative) or ".." in relative.split("/"):
+            raise ValueError(f"Invalid data file path: {relative!r} (expected a path inside the working directory)")
+        args += ["--ro-bind", host, f"{workdir}/{relative}"]
+    args += ["--bind", sockets, sockets, "--chdir", workdir]
+    for name, value in sorted(env.items()):
+        args += ["--setenv", name, value]
+    prlimit = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory_bytes}",
+               f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0", "--"]
+    return [*args, "--", *prlimit, *command]
