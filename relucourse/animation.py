@@ -6,6 +6,7 @@ as HTML and JavaScript, its frames inline and nothing loaded from elsewhere.
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = ["frame_steps", "animate_paths", "animation_html"]
 # keeps its title and aria-label.
 _FONT_AWESOME = re.compile(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">')
 _ICON = re.compile(r'<i class="fa ([^"]+)"></i>')
+_FRAME_IMAGE = '<img id="_anim_img'  # the start of the <img> in which the player shows its frames
 _GLYPHS = {"fa-minus": "\u2212", "fa-fast-backward": "\u21e4", "fa-step-backward": "\u2039", "fa-play fa-flip-horizontal": "\u25c0",
            "fa-pause": "\u275a\u275a", "fa-play": "\u25b6", "fa-step-forward": "\u203a", "fa-fast-forward": "\u21e5", "fa-plus": "+"}  # fmt: skip
 
@@ -107,9 +109,23 @@ def animate_paths(
     return FuncAnimation(ax.figure, draw, frames=len(times), interval=interval, blit=False)
 
 
-def animation_html(animation: Animation) -> HTML:
-    """The animation as an HTML player (``to_jshtml``) that loads nothing from elsewhere, for a notebook or the book."""
+def animation_html(animation: Animation, *, alt: str | None = None) -> HTML:
+    """The animation as an HTML player (``to_jshtml``) that loads nothing from elsewhere, for a notebook or the book.
+
+    Args:
+        animation: what `animate_paths` returns, or any matplotlib animation.
+        alt: the alt text of the player's frame image, saying what the animation shows (for screen readers);
+            None leaves the image without one.
+    """
     if not isinstance(animation, Animation):
         raise TypeError(f"Invalid animation: expected a matplotlib Animation, got {type(animation).__name__}")
+    if alt is not None and not isinstance(alt, str):
+        raise TypeError(f"Invalid alt: expected a str or None, got {type(alt).__name__}")
+    if alt is not None and not alt.strip():
+        raise ValueError("Invalid alt: expected a description of the animation, got an empty string")
     page = _FONT_AWESOME.sub("", animation.to_jshtml())
+    if alt is not None:
+        if page.count(_FRAME_IMAGE) != 1:
+            raise RuntimeError(f"matplotlib's player has {page.count(_FRAME_IMAGE)} frame images, expected 1")
+        page = page.replace(_FRAME_IMAGE, f'<img alt="{html.escape(alt.strip())}" id="_anim_img')
     return HTML(_ICON.sub(lambda icon: f"<span>{_GLYPHS.get(icon.group(1), '?')}</span>", page))

@@ -25,6 +25,7 @@ def built_course(tmp_path_factory) -> BuiltCourse:
     return BuiltCourse(course, build_book(course))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests of the built book share one worker (and one build) when the suite runs in parallel."""
     for item in items:

@@ -73,6 +73,23 @@ def test_animation_html_takes_an_animation():
         animation_html("<html>")
 
 
+def test_the_players_frame_image_carries_the_alt_text_escaped():
+    w, b = spirals(steps=10, k=2)
+    animation = animate_paths(w, b, torch.tensor([True, False]), frames=2)
+    images = re.findall(r"<img\b[^>]*>", animation_html(animation, alt='Paths "round" the kink & <on>').data)
+    assert len(images) == 1 and 'alt="Paths &quot;round&quot; the kink &amp; &lt;on&gt;"' in images[0], images
+    assert "alt=" not in re.findall(r"<img\b[^>]*>", animation_html(animation).data)[0]  # no alt asked for, none given
+
+
+@pytest.mark.parametrize("alt, error", [("", ValueError), ("   ", ValueError), (3, TypeError)])
+def test_an_empty_or_non_text_alt_is_refused(alt, error):
+    w, b = spirals(steps=10, k=2)
+    animation = animate_paths(w, b, torch.tensor([True, False]), frames=2)
+    animation_html(animation)  # rendered once, so that matplotlib does not warn when it is dropped
+    with pytest.raises(error, match="alt"):
+        animation_html(animation, alt=alt)
+
+
 @pytest.mark.parametrize(
     "change, words",
     [

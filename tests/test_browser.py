@@ -39,6 +39,7 @@ EXERCISES = [name for name in PAGES if exercise_source(name)]
 NOTEBOOK_PAGES = LESSONS + EXERCISES
 RAW_TEX = re.compile(r"\$\$|\\begin\{|\\\(|\\\[")  # what MathJax would have replaced
 PROGRESS_BAR = re.compile(r"\d+%\|.*\|\s*\d+/\d+|it/s\]")  # tqdm's text
+IMAGE_FILE = re.compile(r"\.(?:png|svg|jpe?g|gif|webp)$", re.IGNORECASE)
 
 
 def pinned(package: str) -> str:
@@ -102,7 +103,7 @@ class Visit:
     name: str
     errors: list[str]  # console errors, uncaught exceptions, failed requests
     title: str
-    images: list[dict]  # src, loaded
+    images: list[dict]  # src, loaded, alt (None: no attribute), content (inside the article, not the theme's)
     maths: int  # elements holding TeX
     typeset: int  # of those, how many MathJax replaced
     mathjax: bool
@@ -128,7 +129,8 @@ INSPECT = """async () => {
   prose.querySelectorAll('pre, code, script, style, mjx-container').forEach(node => node.remove());
   return {
     title: (article.querySelector('h1') || {}).textContent || '',
-    images: images.map(image => ({src: image.currentSrc || image.src, loaded: image.complete && image.naturalWidth > 0})),
+    images: images.map(image => ({src: image.currentSrc || image.src, loaded: image.complete && image.naturalWidth > 0,
+                                  alt: image.getAttribute('alt'), content: article.contains(image)})),
     maths: maths.length,
     typeset: maths.filter(node => node.querySelector('mjx-container')).length,
     mathjax: Boolean(window.MathJax && window.MathJax.version),
@@ -179,10 +181,28 @@ def test_page_loads_without_console_errors(visit, name):
     assert not errors, f"{name}: " + "\n".join(errors)
 
 
+def alt_text_problem(alt: str | None, src: str) -> str | None:
+    """Why `alt` does not describe the image at `src` (missing, empty, or only its path or file name); None if it may."""
+    text = (alt or "").strip()
+    if not text:
+        return "no alt text" if alt is None else "an empty alt text"
+    file_name = unquote(urlsplit(src).path).rsplit("/", 1)[-1] if not src.startswith("data:") else ""
+    if IMAGE_FILE.search(text) or re.match(r"(?:\.\./)*_images\b", text) or "/_images/" in text or text == file_name:
+        return f"alt text {text!r} is the image's path, not a description"
+    return None
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_every_image_has_loaded(visit, name):
-    broken = [image["src"] for image in visit(name).images if not image["loaded"]]
+    images = visit(name).images
+    broken = [image["src"] for image in images if not image["loaded"]]
     assert not broken, f"{name}: images that did not load (natural width 0): {broken}"
+    unreadable = [f"{image['src'][:80]}: {problem}" for image in images if image["content"]
+                  if (problem := alt_text_problem(image["alt"], image["src"]))]  # fmt: skip
+    assert not unreadable, (
+        f"{name}: figures without an alt text saying what they show (give the code cell the option mystnb: image: alt:, "
+        "or animation_html(..., alt=...)):\n" + "\n".join(unreadable)
+    )
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -317,6 +337,7 @@ class Lab:
     url: str
     token: str
     screenshots: Path
+    root: Path  # the course directory the server (and its formgrader) runs in
 
 
 def _free_port() -> int:
@@ -363,7 +384,7 @@ def lab(built_course, tmp_path_factory):
                 time.sleep(0.5)
         screenshots = built_course.path / "_build" / "screenshots" / "jupyterlab"
         screenshots.mkdir(parents=True, exist_ok=True)
-        yield Lab(url, token, screenshots)
+        yield Lab(url, token, screenshots, built_course.path)
     finally:
         server.terminate()
         try:
@@ -497,3 +518,33 @@ def test_a_released_exercise_runs_in_jupyterlab_and_only_the_learners_cells_fail
     lab_page.screenshot(path=lab.screenshots / f"{exercise.replace('/', '__')}__validate.png")
     lab_page.keyboard.press("Escape")
     assert "Validation" in report and "failed" in report, f"{path}: Validate did not report the failing tests:\n{report[:500]}"
+
+
+def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, lab_page):
+    """The instructor's path in the browser: a submission graded by `python -m grading grade` (what `make grade`
+    runs) appears in the formgrader's gradebook with full marks, and the graded notebook opens for review."""
+    assignment, notebook = Path(EXERCISES[0]).parts[1:3]
+    source = ROOT / "exercises" / assignment / f"{notebook}.ipynb"
+    points = sum(cell["metadata"].get("nbgrader", {}).get("points", 0) for cell in json.loads(source.read_text())["cells"])
+    submitted = lab.root / "submitted" / "learner01" / assignment
+    submitted.mkdir(parents=True)
+    submitted.joinpath(f"{notebook}.ipynb").write_text(source.read_text())  # the instructor's solution, handed in
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    graded = subprocess.run([sys.executable, "-m", "grading", "grade", assignment, "--jobs", "1", "--no-progress"],
+                            cwd=lab.root, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert graded.returncode == 0, f"grading failed:\n{graded.stdout[-2000:]}\n{graded.stderr[-2000:]}"
+
+    page = chromium.new_page()
+    page.goto(f"{lab.url}/formgrader/gradebook/{assignment}/{notebook}")  # names are hidden there: one row, anonymised
+    link = page.wait_for_selector("a.name-shown:has-text('learner01')", state="attached", timeout=60000)
+    row = page.locator("tr", has=page.locator("a.name-shown", has_text="learner01")).inner_text()
+    page.screenshot(path=lab.screenshots / "formgrader_gradebook.png")
+    assert re.search(rf"\b{points:g}\s*/\s*{points:g}\b", row), f"the formgrader does not show {points:g} / {points:g}: {row!r}"
+    page.goto(f"{lab.url}{link.get_attribute('href')}")
+    page.wait_for_load_state("networkidle")
+    text = page.inner_text("body")
+    page.screenshot(path=lab.screenshots / "formgrader_submission.png", full_page=True)
+    page.close()
+    title = next(line.lstrip("# ") for cell in json.loads(source.read_text())["cells"] if cell["cell_type"] == "markdown"
+                 for line in "".join(cell["source"]).splitlines() if line.startswith("# "))  # fmt: skip
+    assert "Submission 1 / 1" in text and title in text, f"the formgrader did not open the graded notebook:\n{text[:500]}"
