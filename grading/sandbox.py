@@ -94,13 +94,14 @@ def sandbox_command(
     args = [bubblewrap(), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000",
             "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "grading",
             "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+    for tmpfs in ("/tmp", HOME):  # first: a read-only path below /tmp (a course cloned there) is bound on top
+        args += ["--size", str(limits.scratch_bytes), "--tmpfs", tmpfs]
     for path in read_only:
         if os.path.islink(path) and os.path.dirname(path) == "/":  # merged /usr: /bin -> usr/bin
             args += ["--symlink", os.readlink(path), path]
         elif os.path.exists(path):
             args += ["--ro-bind", path, path]
-    for tmpfs in ("/tmp", HOME, workdir):
-        args += ["--size", str(limits.scratch_bytes), "--tmpfs", tmpfs]
+    args += ["--size", str(limits.scratch_bytes), "--tmpfs", workdir]
     for relative, host in sorted(files.items()):
         if os.path.isabs(relative) or ".." in relative.split("/"):
             raise ValueError(f"Invalid data file path: {relative!r} (expected a path inside the working directory)")

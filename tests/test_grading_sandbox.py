@@ -3,6 +3,7 @@
 import asyncio
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,19 @@ def test_the_kernel_writes_nowhere_that_lasts_and_reaches_nothing(seen):
 def test_the_kernel_gets_no_grader_environment_and_a_memory_cap(seen):
     assert seen["env"] == [], f"grader variables reached the kernel: {seen['env']}"
     assert seen["memory"] == "MemoryError"
+
+
+def test_a_path_to_read_below_tmp_stays_visible(tmp_path):
+    """A course cloned under /tmp keeps its .venv there: the scratch /tmp must not hide it."""
+    assert str(tmp_path).startswith("/tmp/"), "the test needs a temporary directory below /tmp"
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / "marker.txt").write_text("seen")
+    (tmp_path / "sockets").mkdir()
+    command = sandbox_command(["cat", str(tmp_path / "venv" / "marker.txt")], workdir="/home/learner/a", files={},
+                              sockets=str(tmp_path / "sockets"), env={"PATH": "/usr/bin:/bin"}, limits=Limits(),
+                              read_only=sandbox.read_only_paths([str(tmp_path / "venv")]))  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "seen", f"the sandbox hides {tmp_path / 'venv'}: {done.stderr}"
 
 
 def test_working_files_leave_out_notebooks_and_links(tmp_path):
