@@ -9,20 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from course import build_book, copy_course
+from course import build_book, copy_course, plant_leftovers
 
 
 @dataclass
 class BuiltCourse:
     path: Path  # a copy of the course, as a fresh clone would have it, after `make book`'s builder ran in it
     log: str  # what the first build printed
+    leftovers: list[Path]  # notebooks planted in generated folders before the build, which the book must ignore
 
 
 @pytest.fixture(scope="session")
 def built_course(tmp_path_factory) -> BuiltCourse:
     """The course copied and its book built once, for every test module that reads the book."""
     course = copy_course(tmp_path_factory.mktemp("course"))
-    return BuiltCourse(course, build_book(course))
+    leftovers = plant_leftovers(course)  # an instructor's checkout after `make grade` and `make lab`
+    return BuiltCourse(course, build_book(course), leftovers)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

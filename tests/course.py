@@ -62,6 +62,23 @@ def copy_course(destination: Path) -> Path:
     return destination
 
 
+def generated_folders() -> list[str]:
+    """The folders .gitignore lists that a course directory may hold besides the book's own (release/ is a page source)."""
+    names = [line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines() if line.strip().endswith("/")]
+    return [name for name in names if "*" not in name and name not in ("release", "_build", ".venv")]
+
+
+def plant_leftovers(course: Path) -> list[Path]:
+    """Put a notebook in each generated folder, as grading runs and JupyterLab leave them (a scratch course's copy)."""
+    source = ROOT / "exercises" / assignments()[0]
+    planted = []
+    for folder in generated_folders():
+        planted.append(course / folder / "leftover" / source.name / next(source.glob("*.ipynb")).name)
+        planted[-1].parent.mkdir(parents=True)
+        shutil.copy(next(source.glob("*.ipynb")), planted[-1])
+    return planted
+
+
 def build_book(course: Path) -> str:
     """Run `make book`'s builder in `course`; return its log."""
     done = subprocess.run(

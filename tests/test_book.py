@@ -26,6 +26,15 @@ def test_every_page_of_the_toc_is_built(course):
     assert not missing, f"pages listed in _toc.yml but not built: {missing}"
 
 
+def test_the_book_ignores_what_grading_and_jupyterlab_leave_behind(built_course):
+    """Notebooks in .grading/, submitted/, autograded/, ... were there at build time: no page, no warning (which fails the build)."""
+    course = built_course.path
+    assert built_course.leftovers, "no leftovers were planted"
+    pages = [p for p in built_course.leftovers if (course / "_build/html" / p.relative_to(course)).with_suffix(".html").exists()]
+    assert not pages, f"the book made pages of generated files: {pages}"
+    assert "leftover" not in built_course.log, f"the build read a generated folder:\n{built_course.log[-2000:]}"
+
+
 def test_lessons_are_executed_with_their_figures(course):
     course, log = course
     for name in (n for n in toc_files() if n.startswith("lessons/")):
