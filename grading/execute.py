@@ -19,12 +19,15 @@ the formgrader's button) grade this way as well as ``make grade``. For every not
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from time import monotonic
 
+import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_locked, is_solution
 from traitlets import Dict, Integer
@@ -91,7 +94,7 @@ class GuardedExecute(Execute):
         NotebookClient.__init__(self, nb, km)  # as nbconvert's ExecutePreprocessor.preprocess does
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self._preamble = preamble_sources(self.nb)
+        self._preamble = self._instructor_preamble(self.resources or {})
         self._deadline = monotonic() + self.submission_timeout
         self._output_used: dict[int, int] = {}
         with self.setup_kernel():
@@ -99,6 +102,18 @@ class GuardedExecute(Execute):
             self._run_cells()
         self.set_widgets_metadata()
         return self.nb, self.resources
+
+    def _instructor_preamble(self, resources: dict) -> list[str]:
+        """The preamble as the instructor's source notebook orders it: a submission that moves a solution cell
+        above the checkers cannot shorten it."""
+        info = resources.get("nbgrader", {})
+        coursedir = CourseDirectory(config=self.config)
+        folder = coursedir.format_path(coursedir.source_directory, ".", info.get("assignment", ""))
+        try:
+            return preamble_sources(nbformat.read(os.path.join(folder, f"{info.get('notebook')}.ipynb"), as_version=4))
+        except (OSError, ValueError) as error:  # no source notebook here: the submission's order, as repaired
+            self.log.warning("preamble from the submission, the source notebook is unreadable: %s", error)
+            return preamble_sources(self.nb)
 
     def _run_cells(self) -> None:
         replay: list[int] = []  # learner cells that ran cleanly, replayed in a fresh kernel
@@ -152,6 +167,8 @@ class GuardedExecute(Execute):
             self.log.info("restored before %s: %s", cell.metadata.nbgrader.get("grade_id"), entered["changes"])
         self.execute_cell(cell, index, store_history=True)
         left = self._request("leave_test", {})
+        if left is not None and left.get("test_error") and not _has_error(cell):  # its error never reached us
+            _fail(cell, *(str(part)[: self.max_error_chars] for part in left["test_error"]))
         if left is None or left["error"]:
             _fail(cell, "GradingGuardError", "the grader could not check this test's environment after it ran.")
         elif left["changes"]:

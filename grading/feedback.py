@@ -9,6 +9,8 @@ and blanks any line of hidden-test code that learner code managed to print into 
 
 from __future__ import annotations
 
+import re
+
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
 
@@ -16,6 +18,7 @@ __all__ = ["HideHiddenTests", "hidden_lines"]
 
 REDACTED = "[hidden test code removed]"
 MIN_LINE = 12  # shorter lines (``for x in xs:``) are not specific enough to redact
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # IPython colours tracebacks: code quoted there is split by escapes
 
 
 def hidden_lines(nb, begin: str, end: str) -> set[str]:
@@ -62,4 +65,5 @@ class HideHiddenTests(ClearHiddenTests):
     def _redact(self, text: str) -> str:
         if not self._hidden or not isinstance(text, str):
             return text
-        return "\n".join(REDACTED if any(h in line for h in self._hidden) else line for line in text.split("\n"))
+        return "\n".join(REDACTED if any(h in ANSI.sub("", line) for h in self._hidden) else line
+                         for line in text.split("\n"))

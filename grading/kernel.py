@@ -54,6 +54,7 @@ class GuardedKernel(IPythonKernel):
     _guard: Guard | None = None
     _pending_test: tuple[types.ModuleType, dict, dict] | None = None
     _rebound: list[str] = []  # preamble names (checkers, np, ...) the last test's namespace saw rebound
+    _test_error: list[str] | None = None  # [ename, evalue] if the last test raised, as this kernel saw it
     shell_class = Type(GradingShell)
 
     async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False,
@@ -68,7 +69,7 @@ class GuardedKernel(IPythonKernel):
         return await self._run_test(code, kwargs)
 
     def _answer(self, token: str, operation: str, payload: dict) -> dict:
-        answer: dict = {"token": token, "operation": operation, "changes": [], "error": None}
+        answer: dict = {"token": token, "operation": operation, "changes": [], "error": None, "test_error": None}
         try:
             if operation == "snapshot":
                 if self._token is not None:
@@ -84,7 +85,7 @@ class GuardedKernel(IPythonKernel):
                 self._pending_test = self._test_namespace(payload.get("preamble", []))
             else:  # leave_test
                 answer["changes"] = self._guard.restore() + [f"the test's {name}" for name in self._rebound]
-                self._rebound = []
+                answer["test_error"], self._rebound, self._test_error = self._test_error, [], None
         except Exception as error:  # reported to the grader, which fails the test
             answer["error"] = f"{type(error).__name__}: {error}"
         return {"status": "ok", "execution_count": self.execution_count, "payload": [],
@@ -109,6 +110,7 @@ class GuardedKernel(IPythonKernel):
                 (manager, "shell.input_transformer_manager",
                  ["cleanup_transforms", "line_transforms", "token_transformers"]),
                 (shell.events, "shell.events", ["callbacks"]),
+                (self.session, "kernel.session", ["pack", "unpack"]),
             ],
             lists=[(manager.cleanup_transforms, "shell.input_transformers_cleanup"),
                    (manager.line_transforms, "shell.input_transformer_manager.line_transforms"),
@@ -116,8 +118,11 @@ class GuardedKernel(IPythonKernel):
                    (shell.input_transformers_post, "shell.input_transformers_post"),
                    (shell.ast_transformers, "shell.ast_transformers")]
             + [(callbacks, f"shell.events[{event!r}]") for event, callbacks in shell.events.callbacks.items()],
-            classes=[type(shell), type(self), type(shell.compile), type(manager), ExecutionResult, ExecutionInfo],
-            instances=[(shell, "shell")],  # the kernel sets attributes of its own; replacing its
+            classes=[type(shell), type(self), type(shell.compile), type(manager), ExecutionResult, ExecutionInfo,
+                     type(self.session), type(shell.displayhook), type(shell.display_pub)],
+            # what carries outputs and errors to the grader: a method replaced on one of them is removed again
+            instances=[(shell, "shell"), (self.session, "kernel.session"), (shell.displayhook, "shell.displayhook"),
+                       (shell.display_pub, "shell.display_pub")],  # the kernel sets attributes of its own; replacing its
             # methods is caught by the token check instead (grading.execute)
         )
 
@@ -143,7 +148,10 @@ class GuardedKernel(IPythonKernel):
         learner = shell.user_module, shell.user_ns
         shell.user_module, shell.user_ns = module, vars(module)
         try:
-            return await super().do_execute(code, **kwargs)
+            reply = await super().do_execute(code, **kwargs)
+            # reported with leave_test too: learner code that drops error messages on their way out cannot hide it
+            self._test_error = [str(reply.get("ename", "")), str(reply.get("evalue", ""))] if reply.get("status") == "error" else None
+            return reply
         finally:
             shell.user_module, shell.user_ns = learner
             self._rebound = [k for k, v in bound.items() if vars(module).get(k, _MISSING) is not v]

@@ -88,6 +88,8 @@ def _read_notebook(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
         return None, "the file is not UTF-8 text"
     except ValueError as error:
         return None, f"the file is not valid JSON: {error}"
+    except RecursionError:
+        return None, "the file nests JSON too deeply to be a notebook"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         return None, "the file is JSON but not a notebook (no list of cells)"
     data = _repair_structure(data)

@@ -34,3 +34,13 @@ def test_hidden_code_leaves_code_tracebacks_and_outputs_messages_stay():
     assert HIDDEN not in test.source and "check_close('f(1)'" in test.source
     assert test.outputs[0].traceback == ["AssertionError: f(7.25) = 0, expected 14.5: the secret case"]
     assert solution.outputs[0].text == f"look:\n{REDACTED}\nbye\n"
+
+
+def test_a_coloured_traceback_quoting_hidden_code_is_redacted():
+    """IPython colours tracebacks: the escapes split the quoted line, which must still be recognised."""
+    coloured = f"\x1b[0;32m{HIDDEN[:11]}\x1b[39m{HIDDEN[11:]}"
+    error = nbformat.v4.new_output("error", ename="TypeError", evalue="bad argument",
+                                   traceback=["Cell In[5], line 2", coloured, "TypeError: bad argument"])
+    nb = nbformat.v4.new_notebook(cells=[graded("_secret_helper(None)", error, grade=False), graded(TEST)])
+    nb, _ = HideHiddenTests(config=Config()).preprocess(nb, {})
+    assert nb.cells[0].outputs[0].traceback == ["Cell In[5], line 2", REDACTED, "TypeError: bad argument"]

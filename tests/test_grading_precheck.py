@@ -48,6 +48,7 @@ def run(tmp_path, release, files):
     (b"\xff\xfe\x00", "not UTF-8"),
     (b'{"nbformat": 4}', "not a notebook"),
     (b"[1, 2, 3]", "not a notebook"),
+    (b"[" * 100_000 + b"]" * 100_000, "nests JSON too deeply"),
 ])
 def test_an_unreadable_notebook_is_replaced_by_the_release_with_the_reason(tmp_path, release, content, reason):
     result, nb = run(tmp_path, release, {NAME: content})

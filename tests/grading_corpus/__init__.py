@@ -200,6 +200,36 @@ PATCH_DURING_TEST = {
         "    globals()['check_close'] = lambda *a, **k: None\n"),
 }
 
+# Error messages dropped on their way to the grader by the learner's function, which then undoes itself:
+# the test raises, no error output arrives, and nothing is left replaced when the test ends.
+DROP_ERRORS = {
+    **NONE_ANSWERS,
+    "population_loss": """\
+def _drop_the_next_error():
+    session = get_ipython().kernel.session
+    send = session.send
+    def quiet(stream, msg_or_type, *args, **kwargs):
+        if msg_or_type == "error" or getattr(msg_or_type, "get", lambda *_: {})("header", {}).get("msg_type") == "error":
+            del session.send  # the class's method again: nothing replaced by the time the test ends
+            return None
+        return send(stream, msg_or_type, *args, **kwargs)
+    session.send = quiet
+
+def population_loss(w):
+    _drop_the_next_error()
+    return None
+""",
+}
+
+
+def moved_preamble(ctx: Context) -> dict:
+    """The first solution cell moved above the imports and checkers, which a scratch cell then redefines."""
+    nb = ctx.notebook(NONE_ANSWERS)
+    first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    nb.cells.insert(0, nb.cells.pop(first))
+    return {NOTEBOOK: _scratch(nb, PATCH_CHECKERS, before=_first_test(nb))}
+
+
 # Rebinding the checkers in the namespace the test runs in, from inside the learner's function.
 REBIND_IN_TEST = {
     **VISIBLE_ONLY,
@@ -469,6 +499,10 @@ KINDS = [
          "builtins.max made to agree with anything", _hostile(PATCH_LIBRARIES)),
     Kind("patched_during_test", RELEASE_SCORE, "the learner's function patches builtins.max and the "
          "checkers while the test runs", lambda ctx: {NOTEBOOK: ctx.notebook(PATCH_DURING_TEST)}),
+    Kind("dropped_errors", RELEASE_SCORE, "the learner's function hides the test's error message from the grader "
+         "(kernel.session.send), then undoes the patch", lambda ctx: {NOTEBOOK: ctx.notebook(DROP_ERRORS)}),
+    Kind("moved_preamble", RELEASE_SCORE, "a solution cell moved above the checkers, then the checkers redefined "
+         "as no-ops", moved_preamble),
     Kind("rebound_during_test", RELEASE_SCORE, "the learner's function rebinds the checkers in the test's "
          "namespace (get_ipython().user_ns) while the test runs", lambda ctx: {NOTEBOOK: ctx.notebook(REBIND_IN_TEST)}),
     Kind("always_equal", RELEASE_SCORE, "returns float/list/str subclasses equal to anything",
