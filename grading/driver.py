@@ -153,7 +153,9 @@ def _grade(course: Course, students: list[str], jobs: int, force: bool, progress
     base_key = tree_hash(course.folder("source"), course.root / "nbgrader_config.py", *sorted(GRADING_PACKAGE.glob("*.py")))
     keys = {s: tree_hash(course.folder("submitted", s)) + base_key for s in students}
     done = journal.entries()
-    todo = [s for s in students if force or done.get(s, {}).get("key") != keys[s]]
+    with Gradebook(course.db_url, course_id=course.course_id) as gb:  # the journal counts only what the gradebook has
+        graded = {submission.student.id for submission in gb.assignment_submissions(course.assignment)}
+    todo = [s for s in students if force or done.get(s, {}).get("key") != keys[s] or s not in graded]
     outcomes = [Outcome(s, keys[s], "skipped", done[s].get("notes", []), done[s].get("score"), done[s].get("max_score"))
                 for s in students if s not in todo]
     stale = [o.student for o in outcomes if not _has_feedback(course, o.student)] if feedback else []
@@ -216,8 +218,13 @@ def _grade_all(course: Course, students: list[str], feedback: list[str], jobs: i
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     bar.close()
-    for student in list(pending):  # last resort, in this process
-        outcome = _grade_one(student)
+    for student in list(pending):  # last resort: a process of its own each, so a submission that kills it fails alone
+        with _pool(course, 1) as pool:
+            try:
+                outcome = pool.submit(_grade_one, student).result()
+            except BrokenProcessPool:
+                outcome = Outcome(student, _STATE["keys"][student], "failed", [],
+                                  error="the grading process died on this submission (out of memory?)")
         _merge(course, outcome, journal)
         outcomes.append(outcome)
         if outcome.status != "failed" and _STATE["feedback"]:

@@ -103,3 +103,14 @@ def test_feedback_and_export_cover_every_student(runs):
     assert sorted(p.name for p in (runs.parallel / "feedback").iterdir()) == students
     with open(runs.parallel / "grades.csv", newline="") as handle:
         assert sorted(row["student_id"] for row in csv.DictReader(handle)) == students
+
+
+def test_a_lost_gradebook_is_graded_again_not_skipped(runs, tmp_path):
+    """The journal counts a student as done only if the gradebook has them: a deleted gradebook.db is rebuilt."""
+    course = tmp_path / "course"
+    shutil.copytree(runs.parallel, course)
+    (course / "gradebook.db").unlink()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    again = subprocess.run(_grade(course), cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _grades(course) == _grades(runs.parallel), "grading again after losing the gradebook gave other grades"
