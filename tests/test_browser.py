@@ -547,4 +547,4 @@ def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, l
     page.close()
     title = next(line.lstrip("# ") for cell in json.loads(source.read_text())["cells"] if cell["cell_type"] == "markdown"
                  for line in "".join(cell["source"]).splitlines() if line.startswith("# "))  # fmt: skip
-    assert "Submission 1 / 1" in text and title in text, f"the formgrader did not open the graded notebook:\n{text[:500]}"
+    assert re.search(r"Submission \d+ / \d+", text) and title in text, f"the formgrader did not open the graded notebook:\n{text[:500]}"
