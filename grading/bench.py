@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["run_bench", "generate_course"]
+__all__ = ["run_bench", "generate_course", "reference_solutions"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -42,6 +42,13 @@ def _run(args: list[str], cwd: Path) -> float:
     return time.monotonic() - start
 
 
+def reference_solutions(source: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> each solution cell of a source notebook as a learner would type it (no BEGIN/END SOLUTION lines)."""
+    return {c.metadata.nbgrader["grade_id"]: "\n".join(
+                line for line in c.source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line))
+            for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+
+
 def generate_course(folder: Path, assignment: str, submissions: int) -> None:
     """A course in `folder` with `submissions` generated submissions of `assignment`."""
     if submissions < 1:
@@ -55,9 +62,7 @@ def generate_course(folder: Path, assignment: str, submissions: int) -> None:
     variants = ["reference", "release"] + (["wrong"] if wrong else [])
     for name in sorted(p.name for p in (folder / "release" / assignment).glob("*.ipynb")):
         source = nbformat.read(folder / "exercises" / assignment / name, as_version=4)
-        solutions = {c.metadata.nbgrader["grade_id"]: "\n".join(
-                         line for line in c.source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line))
-                     for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        solutions = reference_solutions(source)
         for number in range(submissions):
             variant = variants[number % len(variants)]
             nb = nbformat.read(folder / "release" / assignment / name, as_version=4)

@@ -70,12 +70,11 @@ def generated_folders() -> list[str]:
 
 def plant_leftovers(course: Path) -> list[Path]:
     """Put a notebook in each generated folder, as grading runs and JupyterLab leave them (a scratch course's copy)."""
-    source = ROOT / "exercises" / assignments()[0]
-    planted = []
-    for folder in generated_folders():
-        planted.append(course / folder / "leftover" / source.name / next(source.glob("*.ipynb")).name)
-        planted[-1].parent.mkdir(parents=True)
-        shutil.copy(next(source.glob("*.ipynb")), planted[-1])
+    notebook = next((ROOT / "exercises" / assignments()[0]).glob("*.ipynb"))
+    planted = [course / folder / "leftover" / notebook.parent.name / notebook.name for folder in generated_folders()]
+    for path in planted:
+        path.parent.mkdir(parents=True)
+        shutil.copy(notebook, path)
     return planted
 
 

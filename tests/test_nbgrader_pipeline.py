@@ -19,6 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grading.bench import reference_solutions
+
 pytestmark = pytest.mark.nbgrader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +38,6 @@ def nbgrader_meta(cell) -> dict:
 
 def grade_ids_of_tests(nb) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade")]
-
-
-def strip_solution_markers(source: str) -> str:
-    """The solution as a learner would type it: the source cell without its ### BEGIN/END SOLUTION lines."""
-    return "\n".join(line for line in source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line))
 
 
 def hidden_test_lines(nb) -> set[str]:
@@ -125,11 +122,7 @@ def run(request, tmp_path_factory) -> Run:
     assert not unknown, f"{wrong_path.name} replaces cells that are not solution cells of {assignment}: {unknown}"
 
     for name in names:
-        solutions = {
-            nbgrader_meta(c)["grade_id"]: strip_solution_markers(c.source)
-            for c in sources[name].cells
-            if nbgrader_meta(c).get("solution")
-        }
+        solutions = reference_solutions(sources[name])
         reference, wrong_nb = nbformat.from_dict(releases[name]), nbformat.from_dict(releases[name])
         for ref_cell, wrong_cell in zip(reference.cells, wrong_nb.cells):
             grade_id = nbgrader_meta(ref_cell).get("grade_id")

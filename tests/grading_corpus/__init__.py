@@ -4,7 +4,7 @@ Each kind is a small function of a :class:`Context` (the released notebook, the 
 the course's path, ...) returning the files of one student's submission folder. ``KINDS`` lists them
 with the score they must get and, in words, why.
 
-Scores: the reference solution gets 11, the untouched release 0. A *hostile* submission pairs an answer
+Scores: the reference solution gets full marks (11), the untouched release 0. A *hostile* submission pairs an answer
 with a trick that would raise its score under stock nbgrader; it must get what the answer gets without
 the trick: most use answers that get 0 (``None`` from every function, or hard-coded visible answers
 that fail the hidden checks), so the outcome is the release's 0. A *harmless* difference on a correct
@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from grading.bench import reference_solutions
+
 __all__ = ["Context", "Kind", "KINDS", "REFERENCE_SCORE", "RELEASE_SCORE", "GRADED_MARKER", "reference_solutions",
            "write_submission"]
 
-REFERENCE_SCORE, RELEASE_SCORE = 11.0, 0.0
 NOTEBOOK = "dying_relu.ipynb"
+SOURCE = Path(__file__).resolve().parents[2] / "exercises" / "dying_relu" / NOTEBOOK
+# what the assignment is worth (the reference solution's score), read from its source; the release scores 0
+REFERENCE_SCORE = float(sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in json.loads(SOURCE.read_text())["cells"]))
+RELEASE_SCORE = 0.0
 GRADED_MARKER = "GRADED-MODE-DETECTED"
 
 
@@ -553,13 +557,6 @@ KINDS = [
     Kind("empty_file", RELEASE_SCORE, "a 0-byte notebook", empty_file, rejected=True),
     Kind("not_json", RELEASE_SCORE, "a notebook cut in half", not_json, rejected=True),
 ]
-
-
-def reference_solutions(source: nbformat.NotebookNode) -> dict[str, str]:
-    """grade_id -> each solution cell of the source notebook, without its ### BEGIN/END SOLUTION lines."""
-    return {c.metadata.nbgrader["grade_id"]: "\n".join(
-                line for line in c.source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line))
-            for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
 
 
 def write_submission(folder: Path, files: dict[str, object]) -> None:
