@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
 ASSIGNMENT ?= dying_relu
 
-.PHONY: env chromium sandbox book test lab grade bench clean
+.PHONY: env chromium sandbox proxy hub book test lab grade bench clean
 CHROMIUM := /usr/bin/chromium
 
 env: $(STAMP)
@@ -44,6 +44,31 @@ sandbox:
 TEST_JOBS ?= auto
 test: env chromium sandbox
 	$(RUN) $(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
+
+# The class on a JupyterHub (classroom/): as root, accounts for ROSTER and INSTRUCTORS, the private nbgrader
+# exchange in EXCHANGE, every account's nbgrader configuration, the formgrader service; then the hub, in the foreground.
+HUB_IP ?= 127.0.0.1
+HUB_PORT ?= 8000
+INSTRUCTORS ?= instructor
+EXCHANGE ?= /srv/nbgrader/exchange
+ROSTER ?= $(wildcard roster.csv)
+PROXY := classroom/node_modules/.bin/configurable-http-proxy
+
+# configurable-http-proxy from npm, at the version classroom/package-lock.json pins, into the repository.
+proxy: $(PROXY)
+$(PROXY): classroom/package.json classroom/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	  else \
+	    echo "make hub needs Node.js and npm: sudo apt-get install nodejs npm" >&2; exit 1; \
+	  fi; }
+	cd classroom && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub: env sandbox proxy
+	$(RUN) $(PY) -m classroom hub --ip $(HUB_IP) --port $(HUB_PORT) --instructors "$(INSTRUCTORS)" \
+	  --exchange $(EXCHANGE) $(if $(ROSTER),--roster $(ROSTER)) $(if $(DB_URL),--db-url $(DB_URL))
 
 lab: env
 	$(RUN) jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -38,6 +38,10 @@ c = get_config()  # noqa: F821  (traitlets provides get_config when nbgrader loa
 
 c.CourseDirectory.course_id = "relucourse"
 c.CourseDirectory.source_directory = "exercises"
+# A gradebook that several graders share (the hub's formgrader service and `make grade` at once): PostgreSQL,
+# named here (c.CourseDirectory.db_url = "postgresql://…") or in RELUCOURSE_DB_URL, which `make hub DB_URL=…` passes on.
+if os.environ.get("RELUCOURSE_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["RELUCOURSE_DB_URL"]
 
 # Autograding runs each notebook in a fresh, sandboxed kernel (grading.kernelmanager: bubblewrap, no
 # network, only its own files; memory and time caps). A notebook takes a few seconds; a cell still

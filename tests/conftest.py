@@ -44,3 +44,16 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     for screenshots in sorted({path.resolve() for path in base.glob("**/course*/_build/screenshots")}):
         if any(screenshots.rglob("*.png")):
             terminalreporter.write_line(f"screenshots of the book and of JupyterLab: {screenshots}")
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """The course's JupyterHub (tests/hub.py) with an instructor and four students; the hub tests share one worker."""
+    from hub import Hub
+
+    running = Hub(students=["rct-ann", "rct-bob", "rct-cat", "rct-dee"], instructor="rct-prof")
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()

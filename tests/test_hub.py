@@ -1,0 +1,242 @@
+"""The class on a real JupyterHub (`make hub`): the whole nbgrader cycle, and what a second student can reach.
+
+The hub is `python -m classroom hub` (what `make hub` runs) on loopback, for a temporary copy of the course, with
+an instructor and three students whose Unix accounts this module makes (and removes), logging in with passwords
+through PAM, and the gradebook in a PostgreSQL server the module starts (Debian's postgresql). Students act
+through the hub and nbgrader's HTTP API (the Assignments tab's handlers) and through nbgrader's command line in
+a login shell of their own account; the instructor as root in the course directory, as the README says.
+The Chromium test of the same hub is tests/test_hub_browser.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import requests
+
+from course import ROOT
+from hub import COURSE, Hub, as_user, nbgrader_as_root
+
+pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
+ASSIGNMENT = "dying_relu"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+OWN_WORK = "# ann's own work"  # in ann's answers only
+FORGED = "FORGED-BY-BOB"  # in what bob puts in the exchange in her name
+
+
+def fetched(user: str) -> Path:
+    return Path(pwd.getpwnam(user).pw_dir) / ASSIGNMENT / NOTEBOOK
+
+
+def answer(user: str, cells: dict[str, str]) -> None:
+    """The student's work: their fetched notebook with these solution cells, saved as them."""
+    path = fetched(user)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in cells:
+            cell.source = cells[grade_id]
+    nbformat.write(nb, path)
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def inbound(hub: Hub, student: str) -> list[Path]:
+    return sorted((hub.exchange / COURSE / "inbound").glob(f"{student}+{ASSIGNMENT}+*"))
+
+
+@pytest.fixture(scope="module")
+def cycle(hub: Hub):
+    """Release, fetch (tab and command line), work, submit (again, and late), collect, grade, feedback, export."""
+    ann, bob, cat = hub.students[:3]
+    nbgrader_as_root(hub, "generate_assignment", ASSIGNMENT, "--force")
+    nbgrader_as_root(hub, "release_assignment", ASSIGNMENT, "--force")
+
+    listed = hub.lab(ann).get("assignments", params={"course_id": COURSE}).json()
+    hub.lab(ann).post(f"assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+    for student in (bob, cat):
+        as_user(student, f"nbgrader fetch_assignment {ASSIGNMENT} --course {COURSE}")
+
+    first = next(iter(hub.solutions))
+    answer(ann, {**hub.solutions, first: hub.solutions[first] + "\n" + OWN_WORK})
+    answer(bob, {**hub.solutions, **hub.wrong})  # bob's plausible mistake ...
+    as_user(bob, f"nbgrader submit {ASSIGNMENT} --course {COURSE}")
+    time.sleep(1.1)
+    answer(bob, hub.solutions)  # ... which he corrects and submits again: the second one counts
+    as_user(bob, f"nbgrader submit {ASSIGNMENT} --course {COURSE}")
+    submitted = hub.lab(ann).post("assignments/submit", data={"course_id": COURSE, "assignment_id": ASSIGNMENT}).json()
+
+    # the due date falls between the on-time submissions and cat's (whole seconds: nbgrader's --duedate has no more)
+    due = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)).replace(microsecond=0, tzinfo=None)
+    nbgrader_as_root(hub, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due:%Y-%m-%d %H:%M:%S} UTC")
+    while datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) < due + datetime.timedelta(seconds=0.2):
+        time.sleep(0.1)
+    as_user(cat, f"nbgrader submit {ASSIGNMENT} --course {COURSE}")  # cat's untouched copy, after the due date
+    cat_dir = inbound(hub, cat)[-1]
+    # ... who then writes a time before the due date into her own submission's timestamp.txt
+    as_user(cat, f"echo '2000-01-01 00:00:00.000000 UTC' > '{cat_dir}/timestamp.txt'")
+
+    attempts = bob_attempts(hub, ann, bob)
+
+    nbgrader_as_root(hub, "collect", ASSIGNMENT, "--update")
+    grading = subprocess.run([sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
+                             cwd=hub.course_dir, env=hub.root_env, capture_output=True, text=True, timeout=300)
+    assert grading.returncode == 0, grading.stdout + grading.stderr
+    nbgrader_as_root(hub, "release_feedback", ASSIGNMENT)
+    hub.lab(ann).post("assignments/fetch_feedback", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+    as_user(bob, f"nbgrader fetch_feedback {ASSIGNMENT} --course {COURSE}")
+    attempts.update(feedback_attempts(hub, ann, bob))
+    nbgrader_as_root(hub, "export")
+    return {"listed": listed, "submitted": submitted, "due": due, "attempts": attempts, "grading": grading.stdout}
+
+
+def bob_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.CompletedProcess]:
+    """What a second student tries against the first one's submission, knowing its exact path."""
+    ann_dir = inbound(hub, ann)[-1]
+    stamp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    return {
+        "list inbound": as_user(bob, f"ls '{ann_dir.parent}'", check=False),
+        "list ann's submission": as_user(bob, f"ls '{ann_dir}'", check=False),
+        "read ann's notebook": as_user(bob, f"cat '{ann_dir}/{NOTEBOOK}'", check=False),
+        "read ann's secret": as_user(bob, f"cat '{ann_dir}/submission_secret.txt'", check=False),
+        "change ann's notebook": as_user(bob, f"echo x >> '{ann_dir}/{NOTEBOOK}'", check=False),
+        "add to ann's submission": as_user(bob, f"touch '{ann_dir}/extra.ipynb'", check=False),
+        "rename ann's submission": as_user(bob, f"mv '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+x+y'", check=False),
+        "remove ann's submission": as_user(bob, f"rm -rf '{ann_dir}'", check=False),
+        "submit as ann": as_user(bob, f"nbgrader submit {ASSIGNMENT} --course {COURSE} --student {ann}", check=False),
+        # a submission folder in ann's name, made by bob: collect must not take it as hers
+        "forge ann's submission": as_user(
+            bob, f"d='{ann_dir.parent}/{ann}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+forged' && mkdir \"$d\" && "
+                 f"sed 's/import/import  # {FORGED}/' '{fetched(bob)}' > \"$d/{NOTEBOOK}\"", check=False),
+        # a newer "submission" of bob's that is a link to ann's folder, and one whose notebook links to hers
+        "link to ann's submission": as_user(
+            bob, f"ln -s '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+link'",
+            check=False),
+        "read the course directory": as_user(bob, f"ls '{hub.course_dir}'", check=False),
+        "read the source notebooks": as_user(bob, f"cat '{hub.course_dir}/exercises/{ASSIGNMENT}/{NOTEBOOK}'",
+                                             check=False),
+        "read the gradebook database": as_user(
+            bob, f"psql '{hub.db_url_without_password}' -c 'select * from grade'", check=False),
+        "read root's nbgrader log": as_user(bob, f"cat '{hub.course_dir}/.nbgrader.log'", check=False),
+    }
+
+
+def feedback_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.CompletedProcess]:
+    released = sorted((hub.exchange / COURSE / "feedback").glob("*.html"))
+    ann_uid = pwd.getpwnam(ann).pw_uid
+    ann_feedback = [p for p in released if p.stat().st_uid == ann_uid]
+    assert ann_feedback, f"no released feedback belongs to {ann}: {[(p.name, p.stat().st_uid) for p in released]}"
+    return {
+        "list released feedback": as_user(bob, f"ls '{released[0].parent}'", check=False),
+        "read ann's released feedback": as_user(bob, f"cat '{ann_feedback[0]}'", check=False),
+        "read ann's feedback in the course": as_user(
+            bob, f"cat '{hub.course_dir}/feedback/{ann}/{ASSIGNMENT}/{ASSIGNMENT}.html'", check=False),
+        "read ann's fetched feedback": as_user(bob, f"ls '{pwd.getpwnam(ann).pw_dir}/{ASSIGNMENT}/feedback'", check=False),
+        "read the grades": as_user(bob, f"cat '{hub.course_dir}/grades.csv'", check=False),
+        "read ann's graded notebook": as_user(
+            bob, f"cat '{hub.course_dir}/autograded/{ann}/{ASSIGNMENT}/{NOTEBOOK}'", check=False),
+    }
+
+
+def test_the_assignments_tab_lists_the_released_assignment(cycle):
+    assert cycle["listed"]["success"], cycle["listed"]
+    released = [a for a in cycle["listed"]["value"] if a["status"] == "released"]
+    assert [(a["course_id"], a["assignment_id"]) for a in released] == [(COURSE, ASSIGNMENT)]
+
+
+def test_every_student_fetched_and_submitted(hub, cycle):
+    for student in hub.students[:3]:
+        assert fetched(student).exists(), student
+        assert inbound(hub, student), f"{student} has no submission in the exchange"
+    assert cycle["submitted"]["success"] if isinstance(cycle["submitted"], dict) else cycle["submitted"]
+
+
+def test_a_second_student_can_neither_list_read_nor_change_the_first_ones_work(hub, cycle):
+    allowed = {"forge ann's submission", "link to ann's submission"}  # bob may make entries; collect ignores them
+    succeeded = [what for what, done in cycle["attempts"].items() if done.returncode == 0 and what not in allowed]
+    assert not succeeded, f"a second student could: {succeeded}"
+    ann_dir = inbound(hub, hub.students[0])
+    assert ann_dir and all(p.is_dir() and p.owner() == hub.students[0] for p in ann_dir[:1])
+
+
+def test_submitting_in_another_students_name_is_refused_with_a_reason(cycle):
+    refused = cycle["attempts"]["submit as ann"]
+    assert refused.returncode != 0
+    assert "only as yourself" in refused.stdout + refused.stderr
+
+
+def test_collect_takes_each_students_own_latest_submission_and_nothing_forged(hub, cycle):
+    ann, bob, cat = hub.students[:3]
+    submitted = hub.course_dir / "submitted"
+    assert sorted(p.name for p in submitted.iterdir() if p.is_dir()) == sorted([ann, bob, cat])
+    own = nbformat.read(fetched(bob), as_version=4)
+    collected = nbformat.read(submitted / bob / ASSIGNMENT / NOTEBOOK, as_version=4)
+    assert [c.source for c in collected.cells] == [c.source for c in own.cells]  # his second, corrected submission
+    hers = (submitted / ann / ASSIGNMENT / NOTEBOOK).read_text()
+    assert OWN_WORK in hers and FORGED not in hers, "ann's collected notebook is not her own submission"
+    assert OWN_WORK not in (submitted / bob / ASSIGNMENT / NOTEBOOK).read_text(), "bob's link to ann's work was collected"
+
+
+def test_the_submission_time_is_when_the_exchange_received_it(hub, cycle):
+    cat = hub.students[2]
+    text = (hub.course_dir / "submitted" / cat / ASSIGNMENT / "timestamp.txt").read_text()
+    received = datetime.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S.%f UTC")
+    assert received > cycle["due"], f"cat's timestamp {text!r} is not after the due date {cycle['due']}"
+    with hub.gradebook() as gb:
+        late = gb.find_submission(ASSIGNMENT, cat)
+        on_time = gb.find_submission(ASSIGNMENT, hub.students[0])
+        assert late.total_seconds_late > 0 and on_time.total_seconds_late == 0
+
+
+def test_grades_in_the_shared_postgresql_gradebook_and_in_grades_csv(hub, cycle):
+    ann, bob, cat = hub.students[:3]
+    with hub.gradebook() as gb:
+        scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in (ann, bob, cat)}
+        total = gb.find_assignment(ASSIGNMENT).max_score
+    assert scores == {ann: total, bob: total, cat: 0}, scores
+    rows = {r["student_id"]: r for r in csv.DictReader((hub.course_dir / "grades.csv").open())}
+    assert {s: float(rows[s]["raw_score"]) for s in (ann, bob, cat)} == scores
+
+
+def test_each_student_fetched_their_own_feedback(hub, cycle):
+    for student in hub.students[:2]:
+        pages = list((Path(pwd.getpwnam(student).pw_dir) / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html"))
+        assert pages, f"{student} fetched no feedback"
+        assert "BEGIN HIDDEN TESTS" not in pages[0].read_text()
+
+
+def test_students_get_403_from_the_formgrader_and_instructors_get_it(hub, cycle):
+    student = hub.session(hub.students[1])
+    for path in ("formgrader/", f"formgrader/api/submissions/{ASSIGNMENT}", "api/contents/exercises"):
+        answer = student.get(f"{hub.url}services/{COURSE}/{path}", allow_redirects=True)
+        assert answer.status_code == 403, (path, answer.status_code, answer.url)
+    instructor = hub.session(hub.instructor)
+    page = instructor.get(f"{hub.url}services/{COURSE}/formgrader/")
+    assert page.status_code == 200 and "Manage Assignments" in page.text
+    assert "frame-ancestors 'self'" in page.headers.get("Content-Security-Policy", "")
+    listed = instructor.get(f"{hub.url}services/{COURSE}/formgrader/api/submissions/{ASSIGNMENT}").json()
+    assert sorted(s["student"] for s in listed) == sorted(hub.students[:3])
+
+
+def test_nothing_in_the_course_directory_is_readable_by_a_student_but_the_packages(hub, cycle):
+    """Every path in the course directory, tried by a student's account: only relucourse/ and classroom/ open."""
+    paths = [str(p) for p in hub.course_dir.rglob("*") if not p.is_symlink()]
+    probe = ("import os, sys\nfor p in sys.stdin.read().split('\\0'):\n"
+             "    ok = os.access(p, os.R_OK) and (not os.path.isdir(p) or os.access(p, os.X_OK))\n"
+             "    print(p) if ok and os.path.exists(p) else None\n")
+    readable = subprocess.run(["runuser", "-u", hub.students[1], "--", sys.executable, "-c", probe],
+                              input="\0".join(paths), capture_output=True, text=True, check=True).stdout.split("\n")
+    opened = [p for p in readable if p and Path(p).relative_to(hub.course_dir).parts[0] not in ("relucourse", "classroom")]
+    assert not opened, f"a student can read: {opened[:10]}"
