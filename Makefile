@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
 ASSIGNMENT ?= dying_relu
 
-.PHONY: env chromium sandbox proxy hub book test lab grade bench clean
+.PHONY: env chromium sandbox postgres proxy hub book test lab grade bench clean
 CHROMIUM := /usr/bin/chromium
 
 env: $(STAMP)
@@ -40,9 +40,18 @@ sandbox:
 	    echo "grading needs bubblewrap (bwrap): sudo apt-get install bubblewrap" >&2; exit 1; \
 	  fi; }
 
+# PostgreSQL for tests/test_hub.py (the gradebook several graders share): Debian's postgresql, which the test starts.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else \
+	    echo "make test needs PostgreSQL: sudo apt-get install postgresql" >&2; exit 1; \
+	  fi; }
+
 # One pytest worker per core (TEST_JOBS=1 for one process); the tests of the built book share one worker.
 TEST_JOBS ?= auto
-test: env chromium sandbox
+test: env chromium sandbox postgres proxy
 	$(RUN) $(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 # The class on a JupyterHub (classroom/): as root, accounts for ROSTER and INSTRUCTORS, the private nbgrader

@@ -64,3 +64,9 @@ c.Autograde.autograde_preprocessors = [
 # stock nbgrader shows them to the learner (jupyter/nbgrader#917). grading.feedback removes them, and
 # keeps each failing test's message: it says in words what went wrong.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+# Submissions downloaded from Canvas or Moodle (`nbgrader zip_collect <assignment>`, or `python -m classroom.lms
+# collect`): zips extracted without escaping the folder, links or their modes, each bad entry skipped with its reason;
+# the LMS's file names matched to the gradebook's students (classroom/lms.py).
+c.ZipCollectApp.extractor_plugin = "classroom.lms.SafeExtractor"
+c.ZipCollectApp.collector_plugin = "classroom.lms.LmsCollector"

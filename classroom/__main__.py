@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     hub.add_argument("--exchange", default="/srv/nbgrader/exchange")
     hub.add_argument("--ip", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8000)
-    hub.add_argument("--service-port", type=int, default=9999)
+    hub.add_argument("--service-port", type=int, default=9999, help="the formgrader service, on loopback")
+    hub.add_argument("--hub-port", type=int, default=8081, help="the hub behind the proxy, on loopback")
+    hub.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API, on loopback")
     hub.add_argument("--state-dir", default=state_dir_default(), help="the hub's database and secrets")
     hub.add_argument("--db-url", default=os.environ.get("RELUCOURSE_DB_URL", ""),
                      help="the gradebook, e.g. postgresql://… (default: the course's nbgrader_config.py)")
@@ -47,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     course = Course(course_dir=str(args.course_dir.resolve()), python=str(Path(sys.executable)),
                     exchange=args.exchange, instructors=instructors, students=students, ip=args.ip,
-                    port=args.port, service_port=args.service_port, db_url=args.db_url,
+                    port=args.port, service_port=args.service_port, hub_port=args.hub_port,
+                    proxy_api_port=args.proxy_api_port, db_url=args.db_url,
                     state_dir=str(Path(args.state_dir).resolve()))
     for line in provision(course):
         print(f"make hub: {line}", flush=True)

@@ -37,6 +37,8 @@ class Course:
     ip: str = "127.0.0.1"
     port: int = 8000
     service_port: int = 9999  # the formgrader service, on loopback
+    hub_port: int = 8081  # the hub itself and the proxy's API, on loopback
+    proxy_api_port: int = 8001
     db_url: str = ""  # the gradebook; empty: the course's nbgrader_config.py decides (SQLite by default)
     state_dir: str = ""  # the hub's own database, cookie secret and proxy token
 

@@ -79,6 +79,8 @@ def on_one_machine(c, course: Course) -> None:
     state = Path(course.state_dir)
     c.JupyterHub.ip = course.ip
     c.JupyterHub.port = course.port
+    c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{course.hub_port}"
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{course.proxy_api_port}"
     c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
     c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
     c.ConfigurableHTTPProxy.command = [str(PROXY)]

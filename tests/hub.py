@@ -34,6 +34,7 @@ from grading.bench import reference_solutions
 COURSE = "relucourse"
 BIN = Path(sys.executable).parent
 SYSTEM_FILES = (Path("/etc/jupyter/nbgrader_config.py"), Path("/etc/profile.d/relucourse.sh"))
+MARK = "relucourse hub test account"  # the comment (GECOS) of each account the tests had make hub create
 
 
 def free_port() -> int:
@@ -57,6 +58,18 @@ def nbgrader_as_root(hub: Hub, *args: str) -> subprocess.CompletedProcess:
     if done.returncode:
         raise AssertionError(f"nbgrader {' '.join(args)}\n{done.stdout}{done.stderr}")
     return done
+
+
+def remove_account(name: str, only_if_marked: bool = True) -> None:
+    """Remove an account (and its processes); one not marked as the tests' only if `only_if_marked` is False."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return
+    if only_if_marked and entry.pw_gecos != MARK:
+        raise AssertionError(f"an account {name!r} exists that the hub tests did not make: remove it or rename the test's")
+    subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+    subprocess.run(["userdel", "--remove", name], capture_output=True)
 
 
 class Postgres:
@@ -124,8 +137,9 @@ class Hub:
     def start(self) -> None:
         self.base.chmod(0o711)
         self._saved = {path: path.read_bytes() if path.exists() else None for path in SYSTEM_FILES}
-        existing = {p.pw_name for p in pwd.getpwall()}
-        self.created = [name for name in [*self.students, self.instructor] if name not in existing]
+        for name in [*self.students, self.instructor]:
+            remove_account(name)  # left by an earlier run that was killed
+        self.created = [*self.students, self.instructor]
         copy_course(self.course_dir)
         self.postgres = Postgres(self.base / "pg")
         roster = self.base / "roster.csv"
@@ -137,11 +151,13 @@ class Hub:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "classroom", "hub", "--course-dir", str(self.course_dir), "--roster", str(roster),
              "--instructors", self.instructor, "--exchange", str(self.exchange), "--port", str(self.port),
-             "--service-port", str(free_port()), "--state-dir", str(self.base / "state"),
+             "--service-port", str(free_port()), "--hub-port", str(free_port()),
+             "--proxy-api-port", str(free_port()), "--state-dir", str(self.base / "state"),
              "--db-url", self.postgres.url],
             cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_for(lambda: requests.get(f"{self.url}hub/api/", timeout=2).ok, "the hub to answer", 90)
-        for name in self.created:
+        for name in self.created:  # make hub created them
+            subprocess.run(["usermod", "--comment", MARK, name], check=True)
             self.passwords[name] = secrets.token_urlsafe(12)
             subprocess.run(["chpasswd"], input=f"{name}:{self.passwords[name]}\n", text=True, check=True)
 
@@ -167,11 +183,13 @@ class Hub:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+        proxy = self.base / "state" / "jupyterhub-proxy.pid"  # the hub starts its proxy in a session of its own
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(proxy.read_text()), signal.SIGTERM)
         if getattr(self, "postgres", None):
             self.postgres.stop()
-        for name in self.created:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-            subprocess.run(["userdel", "--remove", name], capture_output=True)
+        for name in self.created:  # absent before start(): made by this run's hub
+            remove_account(name, only_if_marked=False)
         for path, content in getattr(self, "_saved", {}).items():
             if content is None:
                 path.unlink(missing_ok=True)
