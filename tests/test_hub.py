@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import csv
 import datetime
-import json
 import os
 import pwd
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -24,9 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import requests
 
-from course import ROOT
 from hub import COURSE, Hub, as_user, nbgrader_as_root
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -65,7 +60,7 @@ def cycle(hub: Hub):
     nbgrader_as_root(hub, "release_assignment", ASSIGNMENT, "--force")
 
     listed = hub.lab(ann).get("assignments", params={"course_id": COURSE}).json()
-    hub.lab(ann).post(f"assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
+    hub.lab(ann).post("assignments/fetch", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
     for student in (bob, cat):
         as_user(student, f"nbgrader fetch_assignment {ASSIGNMENT} --course {COURSE}")
 

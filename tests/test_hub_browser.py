@@ -7,31 +7,26 @@ Screenshots go to the pytest temporary folder (`hub-screenshots/`), for a person
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
 from hub import COURSE, nbgrader_as_root
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.xdist_group("hub")]
 ASSIGNMENT = "dying_relu"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
+    if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver (make test installs them)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 
