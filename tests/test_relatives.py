@@ -133,7 +133,8 @@ def test_compare_neurons_is_the_seeds_run_for_each_activation():
         history = train(student, teacher_student_batches(Neuron(1.0).requires_grad_(False), seed=4),
                         optimizer=torch.optim.SGD(student.parameters(), lr=0.01), steps=50)
         torch.testing.assert_close(runs.params[f"models.{a}.weight"], history.params["weight"])
-        torch.testing.assert_close(runs.loss[:, a, 0], history.loss)
+        # the same float32 losses, reduced in another order in the batched run: equal to float32's precision
+        torch.testing.assert_close(runs.loss[:, a, 0], history.loss, rtol=1e-5, atol=0)
 
 
 def test_compare_mlps_shapes_and_dead_shares():
