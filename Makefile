@@ -88,10 +88,11 @@ grade: env sandbox
 	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions in submitted/*/$(ASSIGNMENT)/" >&2; exit 1; }
 	$(RUN) $(PY) -m grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS))
 
-# Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader.
+# Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader; a class's size.
 bench: env sandbox
 	$(RUN) $(PY) -m relucourse.bench
 	$(RUN) $(PY) -m grading bench
+	$(RUN) $(PY) -m classroom.sizing
 
 clean:
 	rm -rf _build release
