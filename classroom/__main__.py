@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from classroom.course import Course, RosterError, check_user_names, read_roster, state_dir_default
-from classroom.hubconfig import PROXY
+from classroom.course import Course, RosterError, check_user_names, read_roster
+from classroom.hubconfig import FORMGRADER_URL, PROXY
 from classroom.provision import provision
 
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     hub.add_argument("--service-port", type=int, default=9999, help="the formgrader service, on loopback")
     hub.add_argument("--hub-port", type=int, default=8081, help="the hub behind the proxy, on loopback")
     hub.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API, on loopback")
-    hub.add_argument("--state-dir", default=state_dir_default(), help="the hub's database and secrets")
+    hub.add_argument("--state-dir", default=Course.state_dir, help="the hub's database and secrets")
     hub.add_argument("--db-url", default=os.environ.get("RELUCOURSE_DB_URL", ""),
                      help="the gradebook, e.g. postgresql://… (default: the course's nbgrader_config.py)")
     args = parser.parse_args(argv)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     (state / "course.json").write_text(course.to_json())
     config = Path(__file__).with_name("jupyterhub_config.py")
     print(f"make hub: JupyterHub on http://{course.ip}:{course.port}/ ; formgrader for "
-          f"{', '.join(instructors)} at /services/relucourse/formgrader/ ; Ctrl-C stops it", flush=True)
+          f"{', '.join(instructors)} at {FORMGRADER_URL} ; Ctrl-C stops it", flush=True)
     os.chdir(state)
     env = {**os.environ, "RELUCOURSE_HUB_COURSE": str(state / "course.json"),
            "PATH": f"{course.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,7 +39,7 @@ class Course:
     hub_port: int = 8081  # the hub itself and the proxy's API, on loopback
     proxy_api_port: int = 8001
     db_url: str = ""  # the gradebook; empty: the course's nbgrader_config.py decides (SQLite by default)
-    state_dir: str = ""  # the hub's own database, cookie secret and proxy token
+    state_dir: str = "/srv/jupyterhub"  # the hub's own database, cookie secret, proxy pid and course.json
 
     @property
     def student_ids(self) -> list[str]:
@@ -89,7 +88,3 @@ def check_user_names(names: list[str], what: str) -> None:
     for name in names:
         if not USER_NAME.fullmatch(name):
             raise RosterError(f"{what}: {name!r} is not a valid user name")
-
-
-def state_dir_default() -> str:
-    return os.environ.get("HUB_STATE", "/srv/jupyterhub")

@@ -192,25 +192,24 @@ def enroll(course: Course) -> None:
     """In the formgrader pod: the course in ngshare (the formgrader service as its admin and instructor, the
     instructors too), the roster's students in ngshare and in the gradebook."""
     import csv
-    import subprocess
     import tempfile
+    from dataclasses import asdict
 
     import requests
+
+    from classroom.gradebook import enroll as enroll_students
 
     listed = requests.get(f"{NGSHARE_URL}/courses",
                           headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}"}).json()
     if COURSE_ID not in listed.get("courses", []):
         ngshare(["create_course", COURSE_ID, COURSE_ID, *course.instructors])
     with tempfile.TemporaryDirectory() as tmp:
-        for header, name in ((["student_id", "first_name", "last_name", "email"], "ngshare.csv"),
-                             (["id", "first_name", "last_name", "email"], "nbgrader.csv")):
-            with open(Path(tmp) / name, "w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows([s.id, s.first_name, s.last_name, s.email] for s in course.students)
+        with open(Path(tmp) / "ngshare.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["student_id", "first_name", "last_name", "email"])
+            writer.writerows([s.id, s.first_name, s.last_name, s.email] for s in course.students)
         ngshare(["add_students", COURSE_ID, str(Path(tmp) / "ngshare.csv"), "--no-gb"])
-        subprocess.run([str(course.bin / "nbgrader"), "db", "student", "import", str(Path(tmp) / "nbgrader.csv"),
-                        "--log-level=WARN"], cwd=course.course_dir, check=True)
+    enroll_students(Path(course.course_dir), [asdict(s) for s in course.students], course.db_url)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,13 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook
-from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import ExtractorPlugin, FileNameCollectorPlugin
 from nbgrader.utils import find_all_notebooks
 from traitlets import Int, Unicode
-from traitlets.config.loader import PyFileConfigLoader
 
 from classroom.course import USER_NAME
+from classroom.gradebook import NotACourse, course_directory, enroll
 
 LMS = ("canvas", "moodle")
 ROSTER = "roster.csv"  # what `make hub` reads (ROSTER in the Makefile), and `nbgrader db student import` can
@@ -426,27 +425,13 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
 def import_roster(course_dir: Path, rows: list[dict]) -> tuple[Path, int, int, list[str]]:
     """Write roster.csv and add or update each student in the gradebook (only the fields the export has).
     Returns the CSV, how many were added, how many updated, and the gradebook's students the export lacks."""
-    course = course_directory(course_dir)
+    course_directory(course_dir)  # a course directory, before anything is written
     roster = course_dir / ROSTER
     with open(roster, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, ROSTER_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    with Gradebook(course.db_url, course_id=course.course_id) as gb:
-        known = {s.id for s in gb.students}
-        for row in rows:
-            gb.update_or_create_student(row["id"], **{k: v for k, v in row.items() if k != "id" and v})
-    exported = {row["id"] for row in rows}
-    return roster, len(exported - known), len(exported & known), sorted(known - exported)
-
-
-def course_directory(course_dir: Path) -> CourseDirectory:
-    """nbgrader's view of the course: its nbgrader_config.py (the gradebook's URL, the course id) at course_dir."""
-    if not (course_dir / "nbgrader_config.py").is_file():
-        raise LmsError(f"{course_dir}: no nbgrader_config.py: not a course directory (see --course-dir)")
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
-    config.CourseDirectory.root = str(course_dir)
-    return CourseDirectory(config=config)
+    return (roster, *enroll(course_dir, rows))
 
 
 # --- Grades ----------------------------------------------------------------------------------------------------------
@@ -642,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in notes:
             print(note, file=sys.stderr)
         return 0
-    except (LmsError, OSError) as error:
+    except (LmsError, NotACourse, OSError) as error:
         print(f"python -m classroom.lms {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -3,15 +3,15 @@ a course directory that students cannot read, and the roster in the gradebook. E
 
 from __future__ import annotations
 
-import csv
 import os
 import pwd
 import stat
 import subprocess
-import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from classroom.course import COURSE_ID, Course
+from classroom.gradebook import enroll
 
 # The folders in the exchange and their modes: anyone may create the course's entries but list none of them.
 EXCHANGE_MODES = {"": 0o1777, COURSE_ID: 0o755, f"{COURSE_ID}/outbound": 0o755, f"{COURSE_ID}/inbound": 0o1733,
@@ -107,27 +107,12 @@ def open_the_way(paths: list[Path]) -> list[str]:
 
 
 def import_roster(course: Course) -> None:
-    """The students into the course's gradebook (nbgrader's own `db student import`, through the course's config)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["id", "first_name", "last_name", "email"])
-        writer.writerows([s.id, s.first_name, s.last_name, s.email] for s in course.students)
-    try:
-        subprocess.run([str(course.bin / "nbgrader"), "db", "student", "import", handle.name, "--log-level=WARN"],
-                       cwd=course.course_dir, check=True, env=course_env(course))
-    finally:
-        os.unlink(handle.name)
+    """The students into the course's gradebook (the one the hub was given, else the course's nbgrader_config.py's)."""
+    os.environ["PATH"] = f"{course.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"  # nbgrader runs `alembic` by name
+    enroll(Path(course.course_dir), [asdict(s) for s in course.students], course.db_url)
     gradebook = Path(course.course_dir) / "gradebook.db"
     if gradebook.exists():
         gradebook.chmod(0o600)
-
-
-def course_env(course: Course) -> dict[str, str]:
-    """The environment of root's nbgrader in the course directory (the gradebook the hub was given)."""
-    env = {**os.environ, "PATH": f"{course.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
-    if course.db_url:
-        env["RELUCOURSE_DB_URL"] = course.db_url
-    return env
 
 
 def provision(course: Course) -> list[str]:

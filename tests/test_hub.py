@@ -101,7 +101,10 @@ def bob_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.Completed
     """What a second student tries against the first one's submission, knowing its exact path."""
     ann_dir = inbound(hub, ann)[-1]
     stamp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    bob_dir = inbound(hub, bob)[-1]
     return {
+        # the control: what bob may do, so that a failing attempt below fails for want of permission alone
+        "read his own submission": as_user(bob, f"cat '{bob_dir}/{NOTEBOOK}' > /dev/null", check=False),
         "list inbound": as_user(bob, f"ls '{ann_dir.parent}'", check=False),
         "list ann's submission": as_user(bob, f"ls '{ann_dir}'", check=False),
         "read ann's notebook": as_user(bob, f"cat '{ann_dir}/{NOTEBOOK}'", check=False),
@@ -155,15 +158,20 @@ def test_every_student_fetched_and_submitted(hub, cycle):
     for student in hub.students[:3]:
         assert fetched(student).exists(), student
         assert inbound(hub, student), f"{student} has no submission in the exchange"
-    assert cycle["submitted"]["success"] if isinstance(cycle["submitted"], dict) else cycle["submitted"]
+    assert cycle["submitted"]["success"], cycle["submitted"]  # ann's Submit through the Assignments tab's handler
+    assert any(a["status"] == "submitted" for a in cycle["submitted"]["value"]), cycle["submitted"]
 
 
 def test_a_second_student_can_neither_list_read_nor_change_the_first_ones_work(hub, cycle):
+    attempts = dict(cycle["attempts"])
+    control = attempts.pop("read his own submission")
+    assert control.returncode == 0, f"bob cannot even read his own submission: {control.stderr}"
     allowed = {"forge ann's submission", "link to ann's submission"}  # bob may make entries; collect ignores them
-    succeeded = [what for what, done in cycle["attempts"].items() if done.returncode == 0 and what not in allowed]
+    succeeded = [what for what, done in attempts.items() if done.returncode == 0 and what not in allowed]
     assert not succeeded, f"a second student could: {succeeded}"
-    ann_dir = inbound(hub, hub.students[0])
-    assert ann_dir and all(p.is_dir() and p.owner() == hub.students[0] for p in ann_dir[:1])
+    assert "password" in attempts["read the gradebook database"].stderr  # refused by PostgreSQL, not for want of psql
+    ann_dir = inbound(hub, hub.students[0])[0]  # still there, still hers
+    assert ann_dir.is_dir() and ann_dir.owner() == hub.students[0]
 
 
 def test_submitting_in_another_students_name_is_refused_with_a_reason(cycle):
