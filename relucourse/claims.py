@@ -30,7 +30,8 @@ from .at_zero import SPELLINGS, derivative_at_zero, exact_zero_fractions
 from .landscape import population_loss
 from .linefit import line_descent, line_loss, line_optimum
 from .models import MLP
-from .relatives import compare_mlps, one_thread, relatives
+from ._checks import one_thread
+from .relatives import compare_mlps, relatives
 from .sweep import OptimizerSpec, Sweep, sweep
 
 __all__ = [

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from ._checks import positive_int
+from ._checks import callable_, float_dtype, integer
 
 __all__ = ["teacher_student_batches"]
 
@@ -34,14 +34,11 @@ def teacher_student_batches(
     Yields:
         (x, y) of shapes (batch_size, dim) and (batch_size,); y carries no autograd graph.
     """
-    if not callable(teacher):
-        raise TypeError(f"Invalid teacher: expected a callable, got {type(teacher).__name__}")
-    positive_int("batch_size", batch_size)
-    positive_int("dim", dim)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"Invalid seed: expected an int, got {type(seed).__name__}")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"Invalid dtype: expected a floating-point torch.dtype, got {dtype}")
+    callable_("teacher", teacher)
+    integer("batch_size", batch_size)
+    integer("dim", dim)
+    integer("seed", seed, least=None)
+    float_dtype(dtype)
     generator = torch.Generator().manual_seed(seed)
     return _batches(teacher, generator, batch_size, dim, dtype)
 

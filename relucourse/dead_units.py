@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import finite_float, integer
 from .activations import relu
 from .models import MLP, init_layer
+from .optim import Adam
 
 __all__ = ["dead_units", "dead_fraction", "DeadUnitMonitor", "dead_fraction_by_lr", "born_dead_probability"]
 
@@ -124,10 +126,11 @@ def dead_fraction_by_lr(
     """
     if not (isinstance(x, Tensor) and isinstance(y, Tensor) and x.ndim == y.ndim == 2 and len(x) == len(y)):
         raise ValueError("Invalid x, y: expected Tensors of shapes (n, in) and (n, out)")
-    if not lrs or not all(isinstance(lr, (int, float)) and lr > 0 for lr in lrs):
-        raise ValueError(f"Invalid lrs: {lrs!r} (expected learning rates > 0)")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"Invalid steps: {steps!r} (expected an int >= 1)")
+    if not lrs:
+        raise ValueError("Invalid lrs: expected one or more learning rates")
+    for lr in lrs:
+        finite_float("lrs", lr, lambda v: v > 0, "> 0")
+    integer("steps", steps)
     nets = [MLP(widths, activation=activation, seed=seed) for seed in seeds]  # validates widths, seeds
     runs = len(lrs) * len(seeds)
     params = []  # run r = l * S + s starts from nets[s]: weights of shape (R, out, in), biases (R, 1, out)
@@ -136,11 +139,10 @@ def dead_fraction_by_lr(
         bias = torch.stack([net.layers[k].bias.detach() for _ in lrs for net in nets])[:, None, :]
         params += [weight.clone().requires_grad_(True), bias.clone().requires_grad_(True)]
     lr = torch.tensor([float(lr) for lr in lrs]).repeat_interleave(len(seeds))  # (R,)
-    m, v = [torch.zeros_like(p) for p in params], [torch.zeros_like(p) for p in params]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    optimizer = Adam(params, lr=lr)  # torch's defaults otherwise
     alive = torch.ones(runs, dtype=torch.bool)
     dead, losses = [], []
-    for t in range(1, steps + 2):
+    for t in range(steps + 1):
         h, hidden = x.expand(runs, *x.shape), []
         for k in range(0, len(params), 2):
             z = torch.baddbmm(params[k + 1], h, params[k].transpose(1, 2))  # z = W h + b, shape (R, n, out)
@@ -148,19 +150,15 @@ def dead_fraction_by_lr(
                 hidden.append(z)
                 h = activation(z)
         dead.append(torch.cat([zl.detach().amax(dim=1) <= 0 for zl in hidden], dim=1).double().mean(dim=1))
-        if t == steps + 1:
+        if t == steps:
             break
         loss = ((z - y) ** 2).flatten(1).mean(dim=1)  # L_r = mean_i (f_r(x_i) - y_i)^2, shape (R,)
         losses.append(loss.detach().double())
         alive &= loss.detach().isfinite()
-        grads = torch.autograd.grad(loss[alive].sum(), params, allow_unused=True)
-        step_size = (torch.where(alive, lr, 0.0) / (1 - beta1**t)).view(-1, 1, 1)  # 0 for a diverged run
-        with torch.no_grad():
-            for p, g, m_p, v_p in zip(params, grads, m, v):
-                m_p.mul_(beta1).add_(g, alpha=1 - beta1)  # m_t
-                v_p.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t
-                denom = (v_p.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)
-                p.sub_(step_size * m_p / denom)  # θ_t = θ_{t-1} - lr m̂_t / (√v̂_t + ε)
+        optimizer.zero_grad()
+        loss[alive].sum().backward()  # each run's own gradient
+        optimizer.param_groups[0]["lr"] = torch.where(alive, lr, 0.0)  # a diverged run stays where it is
+        optimizer.step()
     shape = (len(lrs), len(seeds))
     return torch.stack(dead).reshape(-1, *shape), torch.stack(losses).reshape(-1, *shape)
 
@@ -184,8 +182,7 @@ def born_dead_probability(
         float64 tensor of shape (depth,): entry l - 1 is the fraction of networks with l hidden layers born dead.
     """
     for name, value in (("depth", depth), ("width", width), ("dim", dim), ("nets", nets), ("inputs", inputs)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Invalid {name}: {value!r} (expected an int >= 1)")
+        integer(name, value)
     generator = torch.Generator().manual_seed(seed)
     h = torch.randn(inputs, dim, generator=generator).expand(nets, inputs, dim).contiguous()  # same inputs for all
     dead = torch.zeros(nets, dtype=torch.bool)

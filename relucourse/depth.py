@@ -7,23 +7,13 @@ import math
 import torch
 from torch import Tensor
 
-from .relatives import one_thread
+from ._checks import finite_float, integer, one_thread
 
 __all__ = ["gradient_norms", "layer_gain"]
 
 
-def _check_slope(slope: float) -> float:
-    if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not math.isfinite(slope):
-        raise ValueError(f"Invalid slope: {slope!r} (expected a finite float)")
-    return float(slope)
-
-
 def _check_variance(weight_variance: float) -> float:
-    if isinstance(weight_variance, bool) or not isinstance(weight_variance, (int, float)):
-        raise TypeError(f"Invalid weight_variance: expected a float > 0, got {type(weight_variance).__name__}")
-    if not (math.isfinite(weight_variance) and weight_variance > 0):
-        raise ValueError(f"Invalid weight_variance: {weight_variance} (expected a finite float > 0)")
-    return float(weight_variance)
+    return finite_float("weight_variance", weight_variance, lambda v: v > 0, "> 0")
 
 
 def layer_gain(slope: float, *, weight_variance: float) -> float:
@@ -33,7 +23,7 @@ def layer_gain(slope: float, *, weight_variance: float) -> float:
     with slope 1 and half with slope $\alpha$, so $\mathbb{E}\|W^\top(\sigma_\alpha'(z) \odot g)\|^2 = v\,\tfrac{1 + \alpha^2}{2}\,\|g\|^2$.
     $v = 2$ is He et al.'s choice for ReLU; $v = 2/(1 + \alpha^2)$ theirs for a leaky ReLU (gain 1 for every $\alpha$).
     """
-    return math.sqrt(_check_variance(weight_variance) * (1 + _check_slope(slope) ** 2) / 2)
+    return math.sqrt(_check_variance(weight_variance) * (1 + finite_float("slope", slope) ** 2) / 2)
 
 
 def gradient_norms(
@@ -56,10 +46,9 @@ def gradient_norms(
     Returns:
         float64 tensor of shape (depth + 1,): entry $l$ is the gradient's norm at layer $l$ relative to the top.
     """
-    slope, weight_variance = _check_slope(slope), _check_variance(weight_variance)
+    slope, weight_variance = finite_float("slope", slope), _check_variance(weight_variance)
     for name, value in (("depth", depth), ("width", width), ("batch", batch)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Invalid {name}: {value!r} (expected an int >= 1)")
+        integer(name, value)
     generator = torch.Generator().manual_seed(seed)
     with one_thread():
         h = torch.randn(batch, width, generator=generator, dtype=torch.float64).requires_grad_(True)

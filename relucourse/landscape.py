@@ -11,6 +11,9 @@ import math
 import torch
 from torch import Tensor
 
+from ._checks import finite_float, finite_tensor, integer, pair
+from .optim import SGD, iterate
+
 __all__ = ["population_loss", "population_grad", "monte_carlo_loss", "descend", "reached_teacher"]
 
 Teacher = tuple[float, float]
@@ -51,10 +54,9 @@ def monte_carlo_loss(
 
     The same $n$ samples serve every $(w, b)$, so the estimates are comparable with each other.
     """
-    if not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"Invalid number of samples: {samples} (expected a positive int)")
+    integer("samples", samples)
     w, b = _as_params(w, b)
-    slope, (v, c) = _check_slope(slope), _check_teacher(teacher)
+    slope, (v, c) = finite_float("slope", slope), pair("teacher", teacher)
     x = torch.randn(samples, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     target = torch.relu(v * x + c)
     loss = [
@@ -78,82 +80,56 @@ def descend(
     Returns:
         Paths ``w``, ``b`` of shape ``(steps + 1, *start_shape)``, the starts first.
     """
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"Invalid learning rate: {lr} (expected a finite number > 0)")
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"Invalid number of steps: {steps} (expected an int >= 0)")
+    lr = finite_float("learning rate", lr, lambda v: v > 0, "> 0")
+    integer("steps", steps, least=0)
     w, b = _as_params(w0, 0.0 if b0 is None else b0)
-    path_w, path_b = [w], [b]
-    for _ in range(steps):
-        grad_w, grad_b = population_grad(w, b, slope=slope, teacher=teacher)
-        w = w - lr * grad_w
-        b = b if b0 is None else b - lr * grad_b
-        path_w.append(w)
-        path_b.append(b)
-    return torch.stack(path_w), torch.stack(path_b)
+    params = [w.clone()] if b0 is None else [w.clone(), b.clone()]
+
+    def gradient(w: Tensor, b: Tensor = b) -> tuple[Tensor, ...]:  # ∇L(θ); without a bias, b stays 0
+        return population_grad(w, b, slope=slope, teacher=teacher)[: len(params)]
+
+    paths = iterate(params, gradient, [SGD(params, lr=lr)], steps=steps)
+    return paths[0], (b.expand_as(paths[0]) if b0 is None else paths[1])
 
 
 def reached_teacher(w, b=0.0, *, teacher: Teacher = (1.0, 0.0), tol: float = 1e-2) -> Tensor:
     r"""$|w - v| < \mathrm{tol}$ and $|b - c| < \mathrm{tol}$: the student has become the teacher."""
-    if not (math.isfinite(tol) and tol > 0):
-        raise ValueError(f"Invalid tolerance: {tol} (expected a finite number > 0)")
+    tol = finite_float("tol", tol, lambda v: v > 0, "> 0")
     w, b = _as_params(w, b)
-    v, c = _check_teacher(teacher)
+    v, c = pair("teacher", teacher)
     return ((w - v).abs() < tol) & ((b - c).abs() < tol)
 
 
 def _pieces(w, b, slope, teacher):
     """For each interval between the kinks: residual coefficients p, q, student slope g, moments M0, M1, M2."""
     w, b = _as_params(w, b)
-    alpha, (v, c) = _check_slope(slope), _check_teacher(teacher)
-    inf = torch.tensor(math.inf, dtype=torch.float64)
-    student_kink = torch.where(w != 0, -b / torch.where(w != 0, w, 1.0), inf)
-    teacher_kink = torch.full_like(w, -c / v if v != 0 else math.inf)
-    lo, hi = torch.minimum(student_kink, teacher_kink), torch.maximum(student_kink, teacher_kink)
-    edges = [-inf.expand_as(w), lo, hi, inf.expand_as(w)]
+    alpha, (v, c) = finite_float("slope", slope), pair("teacher", teacher)
+    student_kink = torch.where(w != 0, -b / torch.where(w != 0, w, 1.0), math.inf)
+    teacher_kink = -c / v if v != 0 else math.inf
+    lo, hi = student_kink.clamp(max=teacher_kink), student_kink.clamp(min=teacher_kink)
+    edges = [(0.0, 0.0, 0.0), _at(lo), _at(hi), (1.0, 0.0, 0.0)]  # Φ, φ, xφ at -∞, lo, hi, ∞
     # a point inside each interval decides which branch each function is on there
     inside = [
         torch.where(lo.isfinite(), lo - 1, 0.0),
         torch.where(hi.isfinite(), (lo + hi) / 2, torch.where(lo.isfinite(), lo + 1, 0.0)),
         torch.where(hi.isfinite(), hi + 1, 0.0),
     ]
-    for a, a_end, x in zip(edges[:-1], edges[1:], inside):
-        g = torch.where(w * x + b > 0, 1.0, w.new_tensor(alpha))  # σ_α'(wx + b), α in float64
-        g_teacher = (v * x + c > 0).to(torch.float64)  # relu'(vx + c)
+    for (Phi_a, phi_a, xphi_a), (Phi_e, phi_e, xphi_e), x in zip(edges[:-1], edges[1:], inside):
+        g = torch.where(w * x + b > 0, 1.0, w.new_tensor(alpha))  # σ_α'(wx + b)
+        g_teacher = (v * x + c > 0).to(w.dtype)  # relu'(vx + c)
         p, q = g * b - g_teacher * c, g * w - g_teacher * v  # r(x) = p + q x
-        m0 = _Phi(a_end) - _Phi(a)
-        m1 = _phi(a) - _phi(a_end)
-        m2 = m0 + _x_phi(a) - _x_phi(a_end)
+        m0 = Phi_e - Phi_a
+        m1 = phi_a - phi_e
+        m2 = m0 + xphi_a - xphi_e
         yield p, q, g, m0, m1, m2
 
 
-def _phi(x: Tensor) -> Tensor:
-    return torch.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)  # φ(x), 0 at ±inf
-
-
-def _Phi(x: Tensor) -> Tensor:
-    return 0.5 * (1 + torch.erf(x / math.sqrt(2)))  # Φ(x)
-
-
-def _x_phi(x: Tensor) -> Tensor:
-    return torch.where(x.isfinite(), x * _phi(x), 0.0)  # x φ(x), 0 at ±inf
+def _at(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Φ(x), φ(x), x φ(x), each 0 or 1 at ±∞."""
+    phi = torch.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)  # φ(x)
+    return torch.special.ndtr(x), phi, torch.where(x.isfinite(), x * phi, 0.0)
 
 
 def _as_params(w, b) -> tuple[Tensor, Tensor]:
-    w, b = torch.broadcast_tensors(torch.as_tensor(w, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
-    for name, value in (("w", w), ("b", b)):
-        if not torch.isfinite(value).all():
-            raise ValueError(f"Invalid {name}: every value must be finite, got {value[~value.isfinite()][:3].tolist()}")
-    return w, b
-
-
-def _check_slope(slope: float) -> float:
-    if not (isinstance(slope, (int, float)) and math.isfinite(slope)):
-        raise ValueError(f"Invalid slope: {slope} (expected a finite number)")
-    return float(slope)
-
-
-def _check_teacher(teacher: Teacher) -> Teacher:
-    if not (len(teacher) == 2 and all(isinstance(t, (int, float)) and math.isfinite(t) for t in teacher)):
-        raise ValueError(f"Invalid teacher: {teacher} (expected (v, c), two finite numbers)")
-    return float(teacher[0]), float(teacher[1])
+    w = finite_tensor("w", w)
+    return torch.broadcast_tensors(w, finite_tensor("b", b).to(w.device))

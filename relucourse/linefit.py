@@ -6,10 +6,11 @@ For the line, $\mathcal L$ is a convex quadratic whose Hessian depends on the $x
 are the smoothness $L$ and the strong convexity $\mu$ that the textbook rates of gradient descent use.
 """
 
-import math
-
 import torch
 from torch import Tensor
+
+from ._checks import finite_float, finite_tensor, flag, integer
+from .optim import SGD, iterate
 
 __all__ = [
     "line_loss",
@@ -66,18 +67,11 @@ def line_descent(m0, b0, x, y, *, lr: float, steps: int, relu: bool = False) -> 
     Returns:
         Paths ``m``, ``b`` of shape ``(steps + 1, *start_shape)``, the starts first.
     """
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"Invalid learning rate: {lr} (expected a finite number > 0)")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"Invalid steps: {steps} (expected an int >= 0)")
-    m, b, x, y = _check(m0, b0, x, y)
-    path_m, path_b = [m], [b]
-    for _ in range(steps):
-        grad_m, grad_b = line_grad(m, b, x, y, relu=relu)
-        m, b = m - lr * grad_m, b - lr * grad_b  # θ_{t+1} = θ_t - η ∇L(θ_t)
-        path_m.append(m)
-        path_b.append(b)
-    return torch.stack(path_m), torch.stack(path_b)
+    lr = finite_float("learning rate", lr, lambda v: v > 0, "> 0")
+    integer("steps", steps, least=0)
+    params = [p.clone() for p in _check(m0, b0, x, y)[:2]]
+    path_m, path_b = iterate(params, lambda m, b: line_grad(m, b, x, y, relu=relu), [SGD(params, lr=lr)], steps=steps)
+    return path_m, path_b
 
 
 def line_hessian(x) -> Tensor:
@@ -127,8 +121,8 @@ def convex_gap_bound(t, *, L: float, distance: float) -> Tensor:
         float64 tensor of the shape of ``t``.
     """
     t = _steps(t, least=1)
-    L = _number("L", L, lambda v: v > 0, "> 0")
-    distance = _number("distance", distance, lambda v: v >= 0, ">= 0")
+    L = finite_float("L", L, lambda v: v > 0, "> 0")
+    distance = finite_float("distance", distance, lambda v: v >= 0, ">= 0")
     return L * distance**2 / (2 * t)
 
 
@@ -145,27 +139,20 @@ def strongly_convex_gap_bound(t, *, L: float, mu: float, gap0: float) -> Tensor:
         float64 tensor of the shape of ``t``.
     """
     t = _steps(t, least=0)
-    L = _number("L", L, lambda v: v > 0, "> 0")
-    mu = _number("mu", mu, lambda v: 0 <= v <= L, f"in [0, L] = [0, {L}]")
-    gap0 = _number("gap0", gap0, lambda v: v >= 0, ">= 0")
+    L = finite_float("L", L, lambda v: v > 0, "> 0")
+    mu = finite_float("mu", mu, lambda v: 0 <= v <= L, f"in [0, L] = [0, {L}]")
+    gap0 = finite_float("gap0", gap0, lambda v: v >= 0, ">= 0")
     return (1 - mu / L) ** t * gap0
 
 
 def _g(z: Tensor, relu: bool) -> Tensor:
-    if not isinstance(relu, bool):
-        raise TypeError(f"Invalid relu: expected a bool, got {type(relu).__name__}")
-    return torch.relu(z) if relu else z  # g(z)
+    return torch.relu(z) if flag("relu", relu) else z  # g(z)
 
 
 def _points(name: str, values) -> Tensor:
-    try:
-        tensor = torch.as_tensor(values, dtype=torch.float64)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise TypeError(f"Invalid {name}: expected a 1-D sequence or tensor of floats, got {type(values).__name__}") from error
+    tensor = finite_tensor(name, values)
     if tensor.ndim != 1 or tensor.numel() == 0:
         raise ValueError(f"Invalid {name}: expected a non-empty 1-D sequence, got shape {tuple(tensor.shape)}")
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"Invalid {name}: every value must be finite")
     return tensor
 
 
@@ -173,13 +160,11 @@ def _check(m, b, x, y) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     x, y = _points("x", x), _points("y", y)
     if x.shape != y.shape:
         raise ValueError(f"Invalid y: {y.numel()} values for {x.numel()} x values (expected as many)")
+    m, b = finite_tensor("m", m), finite_tensor("b", b)
     try:
-        m, b = torch.broadcast_tensors(torch.as_tensor(m, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64))
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise ValueError(f"Invalid m, b: expected floats or tensors of broadcastable shapes ({error})") from error
-    for name, value in (("m", m), ("b", b)):
-        if not torch.isfinite(value).all():
-            raise ValueError(f"Invalid {name}: every value must be finite")
+        m, b = torch.broadcast_tensors(m, b)
+    except RuntimeError as error:
+        raise ValueError(f"Invalid m, b: expected broadcastable shapes ({error})") from error
     return m, b, x, y
 
 
@@ -188,11 +173,3 @@ def _steps(t, *, least: int) -> Tensor:
     if not (torch.isfinite(t).all() and (t >= least).all() and (t == t.round()).all()):
         raise ValueError(f"Invalid t: expected whole step numbers >= {least}")
     return t
-
-
-def _number(name: str, value: float, ok, accepted: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Invalid {name}: expected a number {accepted}, got {type(value).__name__}")
-    if not (math.isfinite(value) and ok(value)):
-        raise ValueError(f"Invalid {name}: {value} (expected a finite number {accepted})")
-    return float(value)

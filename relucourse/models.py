@@ -7,23 +7,12 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from ._checks import callable_, finite_tensor, integer
 from .activations import relu
-
-from ._checks import positive_int
 
 __all__ = ["Neuron", "MLP", "init_layer", "INITS"]
 
 INITS = ("he", "rai")  # He et al. 2015; randomized asymmetric, Lu, Shin, Su & Karniadakis 2019
-
-
-def _as_float32(name: str, value: object) -> Tensor:
-    try:
-        tensor = torch.as_tensor(value, dtype=torch.float32).detach().clone()
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise TypeError(f"Invalid {name}: expected finite floats, got {value!r}") from error
-    if not torch.isfinite(tensor).all():
-        raise ValueError(f"Invalid {name}: {value!r} (expected finite floats)")
-    return tensor
 
 
 class Neuron(nn.Module):
@@ -45,7 +34,7 @@ class Neuron(nn.Module):
         activation: Callable[[Tensor], Tensor] = relu,
     ) -> None:
         super().__init__()
-        weight = _as_float32("w", w)
+        weight = finite_tensor("w", w, torch.float32).detach().clone()
         if weight.ndim == 0:
             weight = weight.reshape(1)
         if weight.ndim != 1 or weight.numel() == 0:
@@ -54,12 +43,11 @@ class Neuron(nn.Module):
         if b is None:
             self.register_parameter("bias", None)
         else:
-            bias = _as_float32("b", b)
+            bias = finite_tensor("b", b, torch.float32).detach().clone()
             if bias.ndim != 0:
                 raise ValueError(f"Invalid b: expected a float or None, got shape {tuple(bias.shape)}")
             self.bias = nn.Parameter(bias)
-        if not callable(activation):
-            raise TypeError(f"Invalid activation: expected a callable, got {type(activation).__name__}")
+        callable_("activation", activation)
         self.activation = activation
 
     def forward(self, x: Tensor) -> Tensor:
@@ -102,13 +90,13 @@ def init_layer(
     Returns:
         float32 weight of shape (*copies, fan_out, fan_in) and bias of shape (*copies, fan_out).
     """
-    positive_int("fan_in", fan_in)
-    positive_int("fan_out", fan_out)
+    integer("fan_in", fan_in)
+    integer("fan_out", fan_out)
     if init not in INITS:
         raise ValueError(f"Invalid init: {init!r} (expected one of {INITS})")
     copies = tuple(copies)
-    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1 for c in copies):
-        raise ValueError(f"Invalid copies: {copies} (expected a tuple of ints >= 1)")
+    for c in copies:
+        integer("copies", c)
     generator = torch.Generator() if generator is None else generator
     if init == "he":
         weight = torch.randn(*copies, fan_out, fan_in, generator=generator) * (2.0 / fan_in) ** 0.5
@@ -146,11 +134,9 @@ class MLP(nn.Module):
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
             raise ValueError(f"Invalid widths: {widths!r} (expected a sequence [in, ..., out] of at least two ints)")
         for width in widths:
-            positive_int("widths", width)
-        if not callable(activation):
-            raise TypeError(f"Invalid activation: expected a callable, got {type(activation).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"Invalid seed: expected an int, got {type(seed).__name__}")
+            integer("widths", width)
+        callable_("activation", activation)
+        integer("seed", seed, least=None)
         generator = torch.Generator().manual_seed(seed)
         self.widths = tuple(widths)
         self.activation = activation

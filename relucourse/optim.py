@@ -1,9 +1,10 @@
-r"""SGD with heavy-ball or Nesterov momentum, Adam and AMSGrad, written out with the `torch.optim.Optimizer` interface.
+r"""SGD (heavy ball, Nesterov), Adam and AMSGrad with the `torch.optim.Optimizer` interface, vectorised over runs.
 
 Each `step` is the update rule in its docstring, one line a formula, and gives the same iterates as
-`torch.optim.SGD` / `torch.optim.Adam` (tested to float tolerance). Not kept from torch: the foreach,
-fused, capturable, differentiable, sparse and `maximize` paths, tensor learning rates and AdamW's
-decoupled weight decay.
+`torch.optim.SGD` / `torch.optim.Adam` (tested to float tolerance). Every hyper-parameter is a number, or a
+tensor of shape (runs,) that gives each run its own: dimension 0 of every parameter is then the run, and
+one `step` advances all runs at once (`relucourse.sweep` steps whole grids this way). Not kept from torch:
+the foreach, fused, capturable, differentiable, sparse and `maximize` paths, and AdamW's decoupled weight decay.
 """
 
 from __future__ import annotations
@@ -12,31 +13,61 @@ import math
 from collections.abc import Callable
 
 import torch
+from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.optimizer import ParamsT
+from tqdm.auto import tqdm
 
-__all__ = ["SGD", "Adam"]
+__all__ = ["SGD", "Adam", "Hyper", "iterate"]
+
+Hyper = float | Tensor
+"""A hyper-parameter: one number for every run, or a tensor of shape (runs,), one per run."""
 
 
-def _number(name: str, value: float) -> float:
-    """`value` as a float; a TypeError naming `name` if it is not a real number (a bool is not)."""
+def _hyper(name: str, value: Hyper, ok: Callable[[Tensor], Tensor], label: str = "") -> Hyper:
+    """`value` as a float or a float tensor of shape (runs,); a TypeError or ValueError in torch's words."""
+    label = label or f"{name} value"
+    if isinstance(value, Tensor):
+        if value.ndim != 1 or not value.is_floating_point():
+            raise TypeError(f"Invalid {name}: expected a float or a 1-D float tensor, got shape {tuple(value.shape)}")
+        bad = ~ok(value)
+        if bad.any():
+            raise ValueError(f"Invalid {label}: {value[bad][:3].tolist()}")
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Invalid {name}: expected a float, got {type(value).__name__}")
+    if not ok(torch.tensor(float(value), dtype=torch.float64)):
+        raise ValueError(f"Invalid {label}: {value}")
     return float(value)
 
 
-def _learning_rate(lr: float) -> float:
-    lr = _number("learning rate", lr)
-    if not (0.0 <= lr < math.inf):
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return lr
+def _flag(name: str, value: bool | Tensor) -> bool | Tensor:
+    """A bool, or a bool tensor of shape (runs,)."""
+    if isinstance(value, Tensor) and value.dtype == torch.bool and value.ndim == 1:
+        return value
+    if not isinstance(value, bool):
+        raise TypeError(f"Invalid {name}: expected a bool or a 1-D bool tensor, got {type(value).__name__}")
+    return value
 
 
-def _weight_decay(weight_decay: float) -> float:
-    weight_decay = _number("weight_decay", weight_decay)
-    if not (0.0 <= weight_decay < math.inf):
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    return weight_decay
+def _nonnegative(name: str, value: Hyper, label: str = "") -> Hyper:
+    return _hyper(name, value, lambda v: (v >= 0) & (v < math.inf), label)
+
+
+def _per_run(value: Hyper | bool, p: Tensor) -> Hyper | bool:
+    """`value`, as a tensor shaped to broadcast along dimension 0 of `p`, the run."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.shape[0] != p.shape[0]:
+        raise ValueError(f"Invalid hyper-parameter: {value.shape[0]} runs for a parameter of shape {tuple(p.shape)}")
+    return value.view(-1, *[1] * (p.ndim - 1))
+
+
+def _closure_loss(closure: Callable[[], Tensor] | None) -> Tensor | None:
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 class SGD(Optimizer):
@@ -58,56 +89,58 @@ class SGD(Optimizer):
         dampening: $\tau \in [0, 1]$.
         weight_decay: $\lambda \ge 0$.
         nesterov: Nesterov's step instead of the heavy ball; needs $\mu > 0$ and $\tau = 0$.
+        Each a number, or a tensor of shape (runs,) (a bool tensor for `nesterov`).
     """
 
     def __init__(
         self,
         params: ParamsT,
-        lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
-        nesterov: bool = False,
+        lr: Hyper = 1e-3,
+        momentum: Hyper = 0.0,
+        dampening: Hyper = 0.0,
+        weight_decay: Hyper = 0.0,
+        nesterov: bool | Tensor = False,
     ) -> None:
-        lr, weight_decay = _learning_rate(lr), _weight_decay(weight_decay)
-        momentum, dampening = _number("momentum", momentum), _number("dampening", dampening)
-        if not (0.0 <= momentum < math.inf):
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not (0.0 <= dampening <= 1.0):
-            raise ValueError(f"Invalid dampening value: {dampening}")
-        if not isinstance(nesterov, bool):
-            raise TypeError(f"Invalid nesterov: expected a bool, got {type(nesterov).__name__}")
-        if nesterov and (momentum <= 0 or dampening != 0):
+        defaults = {
+            "lr": _nonnegative("learning rate", lr, "learning rate"),
+            "momentum": _nonnegative("momentum", momentum),
+            "dampening": _hyper("dampening", dampening, lambda v: (v >= 0) & (v <= 1)),
+            "weight_decay": _nonnegative("weight_decay", weight_decay),
+            "nesterov": _flag("nesterov", nesterov),
+        }
+        mu, tau = torch.as_tensor(defaults["momentum"]), torch.as_tensor(defaults["dampening"])
+        if (torch.as_tensor(defaults["nesterov"]) & ((mu <= 0) | (tau != 0))).any():
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                    "nesterov": nesterov}
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Take one step for every parameter that has a gradient; return `closure()`'s loss, if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for group in self.param_groups:
-            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                lr, mu, tau, decay, nesterov = (
+                    _per_run(group[key], p) for key in ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+                )
                 g = p.grad
-                if weight_decay != 0:
-                    g = g.add(p, alpha=weight_decay)  # g_t = ∇L(θ_t) + λ θ_t
-                if mu != 0:
+                if isinstance(decay, Tensor) or decay != 0:
+                    g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
+                if isinstance(mu, Tensor) or mu != 0:
                     state = self.state[p]
                     if "momentum_buffer" not in state:
                         state["momentum_buffer"] = g.detach().clone()  # b_1 = g_1
                     else:
-                        state["momentum_buffer"].mul_(mu).add_(g, alpha=1 - tau)  # b_t = μ b_{t-1} + (1 - τ) g_t
+                        # where μ = 0 torch keeps no buffer (b_t = g_t): no dampening there
+                        weight = torch.where(mu != 0, 1 - tau, 1.0) if isinstance(mu, Tensor) else 1 - tau
+                        state["momentum_buffer"].mul_(mu).add_(weight * g)  # b_t = μ b_{t-1} + (1 - τ) g_t
                     b = state["momentum_buffer"]
-                    g = g.add(b, alpha=mu) if nesterov else b  # d_t = g_t + μ b_t (Nesterov) or b_t
-                p.add_(g, alpha=-lr)  # θ_{t+1} = θ_t - η d_t
+                    if isinstance(nesterov, Tensor):
+                        g = torch.where(nesterov, g + mu * b, b)  # d_t = g_t + μ b_t (Nesterov) or b_t
+                    else:
+                        g = g + mu * b if nesterov else b
+                p.sub_(lr * g)  # θ_{t+1} = θ_t - η d_t
         return loss
 
 
@@ -129,61 +162,110 @@ class Adam(Optimizer):
         eps: $\epsilon \ge 0$.
         weight_decay: $\lambda \ge 0$, added to the gradient (L2, not AdamW's decoupled decay).
         amsgrad: use the running maximum of $v_t$.
+        Each a number, or a tensor of shape (runs,) (a bool tensor for `amsgrad`).
     """
 
     def __init__(
         self,
         params: ParamsT,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        amsgrad: bool = False,
+        lr: Hyper = 1e-3,
+        betas: tuple[Hyper, Hyper] = (0.9, 0.999),
+        eps: Hyper = 1e-8,
+        weight_decay: Hyper = 0.0,
+        amsgrad: bool | Tensor = False,
     ) -> None:
-        lr, weight_decay, eps = _learning_rate(lr), _weight_decay(weight_decay), _number("epsilon", eps)
-        if not (0.0 <= eps < math.inf):
-            raise ValueError(f"Invalid epsilon value: {eps}")
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise TypeError(f"Invalid betas: expected a pair of floats, got {betas!r}")
-        for index, beta in enumerate(betas):
-            if not (0.0 <= _number(f"beta parameter at index {index}", beta) < 1.0):
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-        if not isinstance(amsgrad, bool):
-            raise TypeError(f"Invalid amsgrad: expected a bool, got {type(amsgrad).__name__}")
-        defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad}
+        betas = tuple(
+            _hyper(f"beta parameter at index {i}", beta, lambda v: (v >= 0) & (v < 1), f"beta parameter at index {i}")
+            for i, beta in enumerate(betas)
+        )
+        defaults = {
+            "lr": _nonnegative("learning rate", lr, "learning rate"),
+            "betas": betas,
+            "eps": _nonnegative("epsilon", eps),
+            "weight_decay": _nonnegative("weight_decay", weight_decay),
+            "amsgrad": _flag("amsgrad", amsgrad),
+        }
         super().__init__(params, defaults)
 
     @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
         """Take one step for every parameter that has a gradient; return `closure()`'s loss, if given."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-            weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                lr, beta1, beta2, eps, decay, amsgrad = (
+                    _per_run(value, p)
+                    for value in (group["lr"], *group["betas"], group["eps"], group["weight_decay"], group["amsgrad"])
+                )
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = torch.tensor(0.0)  # t = 0
                     state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
                     state["exp_avg_sq"] = torch.zeros_like(p)  # v_0 = 0
-                    if amsgrad:
+                    if isinstance(amsgrad, Tensor) or amsgrad:
                         state["max_exp_avg_sq"] = torch.zeros_like(p)  # v̄_0 = 0
                 state["step"] += 1
                 t = state["step"].item()  # t
                 g = p.grad
-                if weight_decay != 0:
-                    g = g.add(p, alpha=weight_decay)  # g_t = ∇L(θ_t) + λ θ_t
+                if isinstance(decay, Tensor) or decay != 0:
+                    g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.mul_(beta1).add_(g, alpha=1 - beta1)  # m_t = β1 m_{t-1} + (1 - β1) g_t
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v_t = β2 v_{t-1} + (1 - β2) g_t²
-                if amsgrad:
-                    v = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v̄_t = max(v̄_{t-1}, v_t)
-                denominator = (v.sqrt() / math.sqrt(1 - beta2**t)).add_(eps)  # √v̂_t + ε, v̂_t = v_t / (1 - β2^t)
-                p.addcdiv_(m, denominator, value=-lr / (1 - beta1**t))  # θ_{t+1} = θ_t - η m̂_t / (√v̂_t + ε)
+                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t-1} + (1 - β1) g_t
+                v.lerp_(g * g, 1 - beta2)  # v_t = β2 v_{t-1} + (1 - β2) g_t²
+                if isinstance(amsgrad, Tensor) or amsgrad:
+                    v_max = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v̄_t
+                    v = torch.where(amsgrad, v_max, v) if isinstance(amsgrad, Tensor) else v_max
+                denominator = v.sqrt() / (1 - beta2**t) ** 0.5 + eps  # √v̂_t + ε, v̂_t = v_t / (1 - β2^t)
+                p.sub_(lr / (1 - beta1**t) * m / denominator)  # θ_{t+1} = θ_t - η m̂_t / (√v̂_t + ε)
         return loss
+
+
+def iterate(
+    params: list[Tensor],
+    gradient: Callable[..., tuple[Tensor, ...]],
+    optimizers: list[Optimizer],
+    *,
+    steps: int,
+    bound: float = math.inf,
+    record: bool = True,
+    progress: str | None = None,
+) -> list[Tensor]:
+    r"""$\theta_{t+1} = \mathrm{step}(\theta_t, \nabla L(\theta_t))$, `steps` times, for every run at once.
+
+    Each step sets ``p.grad`` of every parameter to ``gradient(*params)`` and steps every optimizer (their
+    parameters are `params`; a run that is not an optimizer's own has learning rate 0 there). A run (index along
+    dimension 0) that leaves $|\theta| \le$ bound stops there: its parameters keep that value, and `gradient`
+    sees 0 for them. `progress`: the label of a tqdm progress bar (None: no bar).
+
+    Returns:
+        each parameter's path, shape (steps + 1, *p.shape), the start first; without `record` only the last
+        value, shape (1, *p.shape).
+    """
+    paths = [torch.empty(steps + 1 if record else 1, *p.shape, dtype=p.dtype, device=p.device) for p in params]
+    for path, p in zip(paths, params):
+        path[0] = p
+    alive, stopped = torch.ones(params[0].shape[:1], dtype=torch.bool, device=params[0].device), False
+    for t in tqdm(range(1, steps + 1), disable=progress is None, desc=progress):
+        before = [p.clone() for p in params] if stopped else params
+        frozen = [alive.view(-1, *[1] * (p.ndim - 1)) for p in params] if stopped else []
+        inputs = [torch.where(keep, p, 0.0) for keep, p in zip(frozen, params)] if stopped else params
+        for p, g in zip(params, gradient(*inputs)):
+            p.grad = g
+        for optimizer in optimizers:
+            optimizer.step()
+        if stopped:
+            for keep, p, old in zip(frozen, params, before):
+                p.copy_(torch.where(keep, p, old))
+        if bound < math.inf:
+            bounded = alive.clone()
+            for p in params:
+                bounded &= (p.abs() <= bound).flatten(1).all(dim=1) if p.ndim > 1 else p.abs() <= bound
+            if stopped or not bool(bounded.all()):  # a run that leaves |θ| <= bound stops there
+                alive, stopped = bounded, True
+        for path, p in zip(paths, params):
+            path[t if record else 0] = p
+    return paths

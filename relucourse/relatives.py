@@ -3,8 +3,7 @@ r"""ReLU's relatives (leaky ReLU, PReLU, ELU, GELU) compared side by side on the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -13,28 +12,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ._checks import callable_, finite_tensor, one_thread
 from .data import teacher_student_batches
 from .models import MLP, Neuron
 from .train import train
 
 __all__ = [
-    "relatives", "neuron_loss", "SideBySide", "MLPFamily", "SummedMSE", "Runs", "compare_neurons", "compare_mlps",
-    "one_thread",
-]
+    "relatives", "neuron_loss", "SideBySide", "MLPFamily", "SummedMSE", "Runs", "compare_neurons", "compare_mlps",]
 
 _NODES = 200  # Gauss–Legendre nodes on each half-line: exact to float64 rounding for these smooth pieces
 _CUTOFF = 12.0  # the normal density beyond 12 is below 1e-31
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block on one CPU thread, then restore the count: for tensors this small, more threads only wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def relatives() -> dict[str, Callable[[Tensor], Tensor]]:
@@ -72,11 +59,8 @@ def neuron_loss(activation: Callable[[Tensor], Tensor], w) -> Tensor:
     Returns:
         float64 tensor of the shape of ``w``.
     """
-    if not callable(activation):
-        raise TypeError(f"Invalid activation: expected a callable, got {type(activation).__name__}")
-    w = torch.as_tensor(w, dtype=torch.float64)
-    if not torch.isfinite(w).all():
-        raise ValueError("Invalid w: every value must be finite")
+    callable_("activation", activation)
+    w = finite_tensor("w", w)
     nodes, weights = (torch.from_numpy(a) for a in np.polynomial.legendre.leggauss(_NODES))
     x = torch.cat([(nodes - 1) * _CUTOFF / 2, (nodes + 1) * _CUTOFF / 2])  # [-12, 0] then [0, 12]
     density = torch.exp(-(x**2) / 2) / math.sqrt(2 * math.pi)  # φ(x)

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._checks import positive_int
+from ._checks import integer
 
 __all__ = ["History", "train"]
 
@@ -34,7 +34,7 @@ class History:
         Returns:
             a History with loss of shape (epochs,) and params of shape (epochs + 1, ...), the first the initial value.
         """
-        positive_int("steps_per_epoch", steps_per_epoch)
+        integer("steps_per_epoch", steps_per_epoch)
         steps = self.loss.shape[0]
         if steps % steps_per_epoch:
             raise ValueError(f"Invalid steps_per_epoch: {steps_per_epoch} (expected a divisor of the {steps} steps)")
@@ -73,7 +73,7 @@ def train(
         raise TypeError(f"Invalid model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"Invalid optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    positive_int("steps", steps)
+    integer("steps", steps)
     named = dict(model.named_parameters())
     params = {name: torch.empty(steps + 1, *p.shape, dtype=p.dtype) for name, p in named.items()}
     loss = torch.empty(steps, dtype=torch.float64)

@@ -96,13 +96,13 @@ def test_two_dimensional_descent_reaches_the_teacher_from_a_good_start_only():
     "call, message",
     [
         (lambda: descend(1.0, lr=0.0, steps=10), "learning rate"),
-        (lambda: descend(1.0, lr=0.1, steps=-1), "number of steps"),
+        (lambda: descend(1.0, lr=0.1, steps=-1), "Invalid steps"),
         (lambda: population_loss(float("nan")), "Invalid w"),
         (lambda: population_loss(1.0, float("inf")), "Invalid b"),
         (lambda: population_loss(1.0, slope=float("nan")), "Invalid slope"),
         (lambda: population_grad(1.0, teacher=(1.0,)), "Invalid teacher"),
-        (lambda: monte_carlo_loss(1.0, samples=0), "number of samples"),
-        (lambda: reached_teacher(1.0, tol=-1.0), "Invalid tolerance"),
+        (lambda: monte_carlo_loss(1.0, samples=0), "Invalid samples"),
+        (lambda: reached_teacher(1.0, tol=-1.0), "Invalid tol"),
     ],
 )
 def test_bad_arguments_are_named(call, message):

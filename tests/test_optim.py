@@ -8,18 +8,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relucourse.optim import SGD, Adam
+from relucourse._checks import one_thread
+from relucourse.optim import SGD, Adam, iterate
 
 pytestmark = pytest.mark.optimizers
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
+def single_thread():
     """Tiny tensors: one thread is as fast, and a busy second core cannot stall torch's two-thread regions."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_thread():
+        yield
 
 STEPS = 100
 SETTINGS = [
@@ -130,6 +129,68 @@ def test_state_dict_round_trip_continues_the_same_run(ours, theirs, kwargs):
         optimizer.load_state_dict(copy.deepcopy(checkpoint["optimizer"]))
         for p, q in zip(train(resumed, optimizer, data[50:])[-1], whole):
             torch.testing.assert_close(p, q, msg=lambda m: f"resumed in {cls.__module__}.{cls.__name__}: {m}")
+
+
+# per-run settings: run r of a (runs, ...) parameter steps as torch.optim would with settings[r]
+TORCH_DEFAULTS = {
+    SGD: {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
+    Adam: {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
+}
+PER_RUN = [
+    (SGD, torch.optim.SGD, [{"lr": 0.05}, {"lr": 0.01, "momentum": 0.9}, {"lr": 0.02, "momentum": 0.9, "nesterov": True},
+                            {"lr": 0.03, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
+                            {"lr": 0.04, "dampening": 0.5}]),
+    (Adam, torch.optim.Adam, [{"lr": 0.01}, {"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True},
+                              {"lr": 0.005, "eps": 1e-3, "weight_decay": 0.1}, {"lr": 0.0, "amsgrad": True}]),
+]
+
+
+@pytest.mark.parametrize("ours, theirs, settings", PER_RUN, ids=["SGD", "Adam"])
+def test_per_run_hyper_parameters_step_every_run_as_torch_would(ours, theirs, settings):
+    options = {}
+    for key, default in TORCH_DEFAULTS[ours].items():
+        values = [setting.get(key, default) for setting in settings]
+        if key == "betas":
+            options[key] = tuple(torch.tensor([b[i] for b in values], dtype=torch.float64) for i in range(2))
+        else:
+            options[key] = torch.tensor(values, dtype=torch.bool if isinstance(default, bool) else torch.float64)
+    g = torch.Generator().manual_seed(2)
+    start = torch.randn(len(settings), 3, 2, generator=g, dtype=torch.float64)
+    target = torch.randn(3, 2, generator=g, dtype=torch.float64)
+    ours_w = start.clone().requires_grad_(True)
+    theirs_w = [start[r].clone().requires_grad_(True) for r in range(len(settings))]
+    optimizer = ours([ours_w], **options)
+    references = [theirs([w], **setting) for w, setting in zip(theirs_w, settings)]
+    for _ in range(20):
+        optimizer.zero_grad()
+        (torch.relu(ours_w - target) ** 2).sum().backward()
+        optimizer.step()
+        for w, reference in zip(theirs_w, references):
+            reference.zero_grad()
+            (torch.relu(w - target) ** 2).sum().backward()
+            reference.step()
+    for r, w in enumerate(theirs_w):
+        torch.testing.assert_close(ours_w[r], w, msg=lambda m: f"run {r}, {settings[r]}: {m}")
+    assert (ours_w[0] - start[0]).abs().max() > 1e-2, "the runs hardly moved: the comparison tests nothing"
+
+
+def test_a_per_run_hyper_parameter_needs_one_value_per_run():
+    w = torch.zeros(3, 2, requires_grad=True)
+    optimizer = SGD([w], lr=torch.tensor([0.1, 0.2]))
+    w.sum().backward()
+    with pytest.raises(ValueError, match="2 runs for a parameter of shape"):
+        optimizer.step()
+    with pytest.raises(ValueError, match=r"Invalid momentum value: \[-1.0\]"):
+        SGD([w], momentum=torch.tensor([0.5, -1.0]))
+
+
+def test_iterate_stops_a_run_where_it_leaves_the_bound():
+    # θ_{t+1} = θ_t - η θ_t = (1 - η) θ_t: run 0 (η = 3) doubles in size each step, run 1 (η = 0.5) halves
+    w = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    (path,) = iterate([w], lambda w: (w.clone(),), [SGD([w], lr=torch.tensor([3.0, 0.5], dtype=torch.float64))], steps=6,
+                      bound=5.0)
+    assert path[:, 0].tolist() == [1.0, -2.0, 4.0, -8.0, -8.0, -8.0, -8.0]
+    assert path[:, 1].tolist() == [0.5**t for t in range(7)]
 
 
 def test_heavy_ball_by_hand_on_a_quadratic():
