@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from relucourse.data import glorot_starts
 from relucourse.claims import FIELDS, VERDICTS, check_claims, claim_ids, markdown_table, text_table
 
 pytestmark = pytest.mark.claims
@@ -33,11 +34,6 @@ def seed_half_moments(steps=2000):
     generator = torch.Generator().manual_seed(0)
     x = torch.stack([torch.randn(1000, 1, generator=generator, dtype=torch.float64)[:, 0] for _ in range(steps)])
     return (x.clamp(max=0) ** 2).mean(dim=1)
-
-
-def glorot_draws(n):
-    generator = torch.Generator().manual_seed(0)
-    return (2 * torch.rand(n, generator=generator, dtype=torch.float64) - 1) * math.sqrt(3)
 
 
 def test_the_ids_are_the_issues_in_its_order():
@@ -90,7 +86,7 @@ def test_positive_starts_converge_and_half_of_random_starts_fail(report):
     assert report["s2-positive-converges"].numbers["max_steps"] < math.log(1 / 0.01) / 0.01 * 1.1
     claim = report["s2-half-fail"]
     assert claim.verdict == "holds"
-    assert claim.numbers["fail_fraction"] == (glorot_draws(1000) < 0).double().mean().item()
+    assert claim.numbers["fail_fraction"] == (glorot_starts(1000) < 0).double().mean().item()
     assert claim.numbers["fail_iff_negative"] == 1.0
 
 
@@ -224,7 +220,7 @@ def test_line_fit_reaches_least_squares(report):
 def test_relu_fit_depends_on_the_start(report):
     claim = report["s0-relu-fit-converges"]
     assert claim.verdict == "depends"
-    assert claim.numbers["reached_fraction"] == (glorot_draws(40) > 0).double().mean().item()
+    assert claim.numbers["reached_fraction"] == (glorot_starts(40) > 0).double().mean().item()
 
 
 # --- the command line ------------------------------------------------------------------------------------------------

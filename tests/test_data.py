@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from relucourse.data import teacher_student_batches
+from relucourse.data import glorot_starts, teacher_student_batches
 
 pytestmark = pytest.mark.dying_relu
 
@@ -85,3 +85,13 @@ def test_bad_arguments_are_named_at_the_call(kwargs, error, match):
     kwargs = {"teacher": relu_teacher} | kwargs
     with pytest.raises(error, match=f"Invalid {match}"):
         teacher_student_batches(**kwargs)  # raised before the first batch is drawn
+
+
+def test_glorot_starts_are_seeded_uniform_on_plus_minus_root_three():
+    starts = glorot_starts(20_000, seed=3)
+    assert starts.dtype == torch.float64 and starts.shape == (20_000,)
+    assert torch.equal(starts, glorot_starts(20_000, seed=3)) and not torch.equal(starts, glorot_starts(20_000))
+    assert starts.abs().max() <= 3**0.5 and starts.abs().max() > 0.99 * 3**0.5
+    assert abs(starts.mean().item()) < 0.03 and abs(starts.var().item() - 1.0) < 0.03  # U(-√3, √3): variance 1
+    with pytest.raises(ValueError, match="Invalid n"):
+        glorot_starts(0)

@@ -1,0 +1,7 @@
+"""``python -m relucourse.claims``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
