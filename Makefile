@@ -52,6 +52,8 @@ postgres:
 # One pytest worker per core (TEST_JOBS=1 for one process); the tests of the built book share one worker.
 TEST_JOBS ?= auto
 test: env chromium sandbox postgres proxy
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 	$(RUN) $(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
 
 # The class on a JupyterHub (classroom/): as root, accounts for ROSTER and INSTRUCTORS, the private nbgrader

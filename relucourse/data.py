@@ -46,7 +46,9 @@ def teacher_student_batches(
 def glorot_starts(n: int, *, seed: int = 0) -> Tensor:
     r"""$w_0 \sim U(-\sqrt3, \sqrt3)$, `n` float64 draws from `seed`: Keras's default (Glorot-uniform) weight of a 1 × 1 layer."""
     generator = torch.Generator().manual_seed(integer("seed", seed, least=None))
-    return (2 * torch.rand(integer("n", n), generator=generator, dtype=torch.float64) - 1) * 3**0.5  # U(-√(6/2), √(6/2))
+    return (
+        2 * torch.rand(integer("n", n), generator=generator, dtype=torch.float64) - 1
+    ) * 3**0.5  # U(-√(6/2), √(6/2))
 
 
 def _batches(

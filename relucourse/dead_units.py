@@ -25,7 +25,9 @@ def dead_units(pre_activations: Sequence[Tensor]) -> list[Tensor]:
         one bool tensor of shape (width,) per layer: True where the unit is inactive on all n inputs.
     """
     if isinstance(pre_activations, Tensor) or not isinstance(pre_activations, Sequence):
-        raise TypeError(f"Invalid pre_activations: expected a sequence of Tensors, got {type(pre_activations).__name__}")
+        raise TypeError(
+            f"Invalid pre_activations: expected a sequence of Tensors, got {type(pre_activations).__name__}"
+        )
     masks = []
     for z in pre_activations:
         if not isinstance(z, Tensor) or z.ndim != 2 or z.shape[0] == 0:

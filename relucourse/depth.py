@@ -54,7 +54,9 @@ def gradient_norms(
         h = torch.randn(batch, width, generator=generator, dtype=torch.float64).requires_grad_(True)
         layers = [h]
         for _ in range(depth):
-            weight = torch.randn(width, width, generator=generator, dtype=torch.float64) * math.sqrt(weight_variance / width)
+            weight = torch.randn(width, width, generator=generator, dtype=torch.float64) * math.sqrt(
+                weight_variance / width
+            )
             h = torch.nn.functional.leaky_relu(h @ weight.T, slope)  # h_l = σ_α(W_l h_{l-1})
             h.retain_grad()
             layers.append(h)

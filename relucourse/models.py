@@ -38,7 +38,9 @@ class Neuron(nn.Module):
         if weight.ndim == 0:
             weight = weight.reshape(1)
         if weight.ndim != 1 or weight.numel() == 0:
-            raise ValueError(f"Invalid w: expected a float or a non-empty 1-D sequence, got shape {tuple(weight.shape)}")
+            raise ValueError(
+                f"Invalid w: expected a float or a non-empty 1-D sequence, got shape {tuple(weight.shape)}"
+            )
         self.weight = nn.Parameter(weight)
         if b is None:
             self.register_parameter("bias", None)
@@ -70,12 +72,7 @@ RAI_SIGMA = 0.6007  # Lu et al. 2019: the symmetric part of RAI is N(0, RAI_SIGM
 
 
 def init_layer(
-    fan_in: int,
-    fan_out: int,
-    *,
-    init: str = "he",
-    generator: torch.Generator | None = None,
-    copies: Sequence[int] = (),
+    fan_in: int, fan_out: int, *, init: str = "he", generator: torch.Generator | None = None, copies: Sequence[int] = ()
 ) -> tuple[Tensor, Tensor]:
     r"""Draw one layer's $(W, b)$, $W$ of shape (fan_out, fan_in): He or randomized asymmetric (RAI).
 
@@ -123,12 +120,7 @@ class MLP(nn.Module):
     """
 
     def __init__(
-        self,
-        widths: Sequence[int],
-        *,
-        activation: Callable[[Tensor], Tensor] = relu,
-        init: str = "he",
-        seed: int = 0,
+        self, widths: Sequence[int], *, activation: Callable[[Tensor], Tensor] = relu, init: str = "he", seed: int = 0
     ) -> None:
         super().__init__()
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:

@@ -18,7 +18,15 @@ from .models import MLP, Neuron
 from .train import train
 
 __all__ = [
-    "relatives", "neuron_loss", "SideBySide", "MLPFamily", "SummedMSE", "Runs", "compare_neurons", "compare_mlps",]
+    "relatives",
+    "neuron_loss",
+    "SideBySide",
+    "MLPFamily",
+    "SummedMSE",
+    "Runs",
+    "compare_neurons",
+    "compare_mlps",
+]
 
 _NODES = 200  # Gauss–Legendre nodes on each half-line: exact to float64 rounding for these smooth pieces
 _CUTOFF = 12.0  # the normal density beyond 12 is below 1e-31
@@ -83,7 +91,9 @@ class SideBySide(nn.Module):
     def __init__(self, models: Mapping[str, nn.Module]) -> None:
         super().__init__()
         if not isinstance(models, Mapping) or not models:
-            raise TypeError(f"Invalid models: expected a non-empty mapping name -> nn.Module, got {type(models).__name__}")
+            raise TypeError(
+                f"Invalid models: expected a non-empty mapping name -> nn.Module, got {type(models).__name__}"
+            )
         if not all(isinstance(m, nn.Module) for m in models.values()):
             raise TypeError("Invalid models: every value must be an nn.Module")
         self.names = [str(name) for name in models]
@@ -112,7 +122,11 @@ class MLPFamily(nn.Module):
     """
 
     def __init__(
-        self, widths: Sequence[int], activations: Mapping[str, Callable[[Tensor], Tensor]], *, seeds: Sequence[int] = (0,)
+        self,
+        widths: Sequence[int],
+        activations: Mapping[str, Callable[[Tensor], Tensor]],
+        *,
+        seeds: Sequence[int] = (0,),
     ) -> None:
         super().__init__()
         if not isinstance(activations, Mapping) or not activations:
@@ -129,10 +143,13 @@ class MLPFamily(nn.Module):
             bias = torch.stack([net.layers[layer].bias.detach() for net in nets])  # (S, out)
             self.weights.append(nn.Parameter(weight.repeat(len(self.names), 1, 1)))  # (A * S, out, in)
             self.biases.append(nn.Parameter(bias.repeat(len(self.names), 1)))  # (A * S, out)
-        self.prelu_slopes = nn.ParameterDict({
-            str(a): nn.Parameter(act.weight.detach().reshape(()).repeat(len(self.seeds)))  # one slope per model
-            for a, act in enumerate(self.activations) if isinstance(act, nn.PReLU)
-        })
+        self.prelu_slopes = nn.ParameterDict(
+            {
+                str(a): nn.Parameter(act.weight.detach().reshape(()).repeat(len(self.seeds)))  # one slope per model
+                for a, act in enumerate(self.activations)
+                if isinstance(act, nn.PReLU)
+            }
+        )
         self.copies = copies
 
     def _activate(self, z: Tensor) -> Tensor:
@@ -231,8 +248,13 @@ class Runs:
 
 
 def compare_neurons(
-    activations: Mapping[str, Callable[[Tensor], Tensor]], *, w0: float, lr: float = 0.01, steps: int = 2000,
-    batch_size: int = 1000, seed: int = 0,
+    activations: Mapping[str, Callable[[Tensor], Tensor]],
+    *,
+    w0: float,
+    lr: float = 0.01,
+    steps: int = 2000,
+    batch_size: int = 1000,
+    seed: int = 0,
 ) -> Runs:
     r"""The seed's problem once per activation: student $\sigma(wx)$ from $w_0$, teacher $\mathrm{relu}(x)$, plain SGD.
 
@@ -247,15 +269,27 @@ def compare_neurons(
     teacher = Neuron(1.0).requires_grad_(False)
     loss_fn = SummedMSE()
     with one_thread():
-        history = train(models, teacher_student_batches(teacher, batch_size=batch_size, seed=seed),
-                        optimizer=torch.optim.SGD(models.parameters(), lr=lr), steps=steps, loss_fn=loss_fn)
+        history = train(
+            models,
+            teacher_student_batches(teacher, batch_size=batch_size, seed=seed),
+            optimizer=torch.optim.SGD(models.parameters(), lr=lr),
+            steps=steps,
+            loss_fn=loss_fn,
+        )
     return Runs(models.names, loss_fn.history()[:, :, None], history.params)
 
 
 def compare_mlps(
-    widths: Sequence[int], activations: Mapping[str, Callable[[Tensor], Tensor]], *,
-    teacher: Callable[[Tensor], Tensor], seeds: Sequence[int] = (0, 1, 2, 3), lr: float = 0.01, steps: int = 2000,
-    batch_size: int = 128, probe_size: int = 4096, seed: int = 0,
+    widths: Sequence[int],
+    activations: Mapping[str, Callable[[Tensor], Tensor]],
+    *,
+    teacher: Callable[[Tensor], Tensor],
+    seeds: Sequence[int] = (0, 1, 2, 3),
+    lr: float = 0.01,
+    steps: int = 2000,
+    batch_size: int = 128,
+    probe_size: int = 4096,
+    seed: int = 0,
 ) -> Runs:
     r"""An `MLPFamily` trained with plain SGD on a teacher: every activation from the same starts, on the same batches.
 
@@ -275,7 +309,12 @@ def compare_mlps(
     dead_start = family.dead_fractions(probe)
     loss_fn = SummedMSE()
     with one_thread():
-        history = train(family, teacher_student_batches(teacher, batch_size=batch_size, dim=widths[0], seed=seed),
-                        optimizer=torch.optim.SGD(family.parameters(), lr=lr), steps=steps, loss_fn=loss_fn)
+        history = train(
+            family,
+            teacher_student_batches(teacher, batch_size=batch_size, dim=widths[0], seed=seed),
+            optimizer=torch.optim.SGD(family.parameters(), lr=lr),
+            steps=steps,
+            loss_fn=loss_fn,
+        )
     loss = loss_fn.history().reshape(steps, len(family.names), len(family.seeds))
     return Runs(family.names, loss, history.params, dead_start, family.dead_fractions(probe))

@@ -76,7 +76,11 @@ class Sweep:
 
 
 def classify(
-    w: Tensor, b: Tensor | None = None, *, target: tuple[float, float] = (1.0, 0.0), tol: float = 1e-2,
+    w: Tensor,
+    b: Tensor | None = None,
+    *,
+    target: tuple[float, float] = (1.0, 0.0),
+    tol: float = 1e-2,
     bound: float = 1e6,
 ) -> Tensor:
     r"""`Outcome` per run: DIVERGED unless $|w|, |b| \le$ bound; REACHED if $|w - w^*|, |b - b^*| <$ tol; else STUCK.
@@ -93,8 +97,9 @@ def classify(
     b = torch.zeros_like(w) if b is None else b
     bounded = (w.abs() <= bound) & (b.abs() <= bound)  # NaN compares False: diverged
     reached = ((w - w_star).abs() < tol) & ((b - b_star).abs() < tol)
-    outcome = torch.full(torch.broadcast_shapes(w.shape, b.shape), int(Outcome.STUCK), dtype=torch.int64,
-                         device=w.device)
+    outcome = torch.full(
+        torch.broadcast_shapes(w.shape, b.shape), int(Outcome.STUCK), dtype=torch.int64, device=w.device
+    )
     outcome[reached & bounded] = int(Outcome.REACHED)
     outcome[~bounded] = int(Outcome.DIVERGED)
     return outcome
@@ -161,17 +166,32 @@ def sweep(
         raise ValueError(f"Invalid record: {math.prod(grid)} runs × {steps + 1} steps is too much to keep")
     params = [p.expand(grid).reshape(-1).to(device) for p in ([w0, b0] if has_bias else [w0])]
     if gradient == "exact":
+
         def grad(w: Tensor, b: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:  # ∇L(θ), exact; no bias: b stays 0
             return tuple(g.to(dtype) for g in population_grad(w, b, slope=slope, teacher=teacher))
     else:
         grad = _sampled_grad_fn(slope, teacher, batch_size=batch_size, seed=seed, dtype=dtype, device=device)
     with one_thread(device):
-        paths = iterate(params, grad, _optimizers(rules, lr, grid, params), steps=steps, bound=bound, record=record,
-                        progress="sweep" if progress else None)
+        paths = iterate(
+            params,
+            grad,
+            _optimizers(rules, lr, grid, params),
+            steps=steps,
+            bound=bound,
+            record=record,
+            progress="sweep" if progress else None,
+        )
     paths = [path.reshape(-1, *grid) for path in paths]
     w, b = paths[0][-1], (paths[1][-1] if has_bias else None)
-    return Sweep(tuple(optimizers), lr.to(device), w, b, classify(w, b, target=target, tol=tol, bound=bound),
-                 paths[0] if record else None, paths[1] if record and has_bias else None)
+    return Sweep(
+        tuple(optimizers),
+        lr.to(device),
+        w,
+        b,
+        classify(w, b, target=target, tol=tol, bound=bound),
+        paths[0] if record else None,
+        paths[1] if record and has_bias else None,
+    )
 
 
 def trajectory(
@@ -226,17 +246,21 @@ def trajectory(
 
 # --- the engine --------------------------------------------------------------------------------------------------
 
+
 def _rule(name: str, spec: OptimizerSpec) -> tuple[type[Optimizer], dict[str, Any]]:
     """`relucourse.optim`'s class for one optimizer and its options, validated by its own class."""
     if not (isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], Mapping)):
-        raise TypeError(f"Invalid optimizer {name!r}: expected (optimizer class, dict of hyper-parameters), got {spec!r}")
+        raise TypeError(
+            f"Invalid optimizer {name!r}: expected (optimizer class, dict of hyper-parameters), got {spec!r}"
+        )
     cls, options = spec
     if "lr" in options:
         raise ValueError(f"Invalid optimizer {name!r}: give the learning rates through lr=, not in its options")
     ours = next((o for o, t in _KNOWN.items() if isinstance(cls, type) and issubclass(cls, (o, t))), None)
     if ours is None:
-        raise TypeError(f"Invalid optimizer {name!r}: the engine knows SGD and Adam (relucourse.optim or torch.optim), "
-                        f"got {cls!r}")
+        raise TypeError(
+            f"Invalid optimizer {name!r}: the engine knows SGD and Adam (relucourse.optim or torch.optim), got {cls!r}"
+        )
     group = cls([torch.zeros(1, requires_grad=True)], lr=0.0, **options).param_groups[0]
     for unsupported in ("maximize", "decoupled_weight_decay"):
         if group.get(unsupported):
@@ -319,12 +343,15 @@ def _sampled_grad_fn(
     return grad
 
 
-def _batches(teacher: tuple[float, float], batch_size: int, seed: int, dtype: torch.dtype) -> Iterator[tuple[Tensor, Tensor]]:
+def _batches(
+    teacher: tuple[float, float], batch_size: int, seed: int, dtype: torch.dtype
+) -> Iterator[tuple[Tensor, Tensor]]:
     v, c = teacher
     return teacher_student_batches(lambda x: torch.relu(v * x[:, 0] + c), batch_size=batch_size, seed=seed, dtype=dtype)
 
 
 # --- validation --------------------------------------------------------------------------------------------------
+
 
 def _check_problem(*, steps, gradient, batch_size, seed, slope, teacher) -> None:
     integer("steps", steps, least=0)

@@ -9,18 +9,32 @@ import numpy as np
 import pytest
 import torch
 
-from relucourse.data import glorot_starts
 from relucourse.claims import FIELDS, VERDICTS, check_claims, claim_ids, markdown_table, text_table
+from relucourse.data import glorot_starts
 
 pytestmark = pytest.mark.claims
 
 # the ids the issue asks for, in its order
 IDS = [
-    "s2-stuck-negative", "s2-positive-converges", "s2-half-fail", "s2-bias-stuck", "s2-nonconvex", "s2-leaky-fixes",
-    "s2-leaky-optimum-one", "s2-optimizers-no-help-at-minus10", "s2-adam-slower", "s2-adam-minus1",
-    "s2-momentum-minus1", "s2-sgd-minus1", "s2-jump-over",
-    "s1-exact-zero-rare", "s1-torch-relu-grad-at-zero", "s1-dead-units-leaky-helps",
-    "s0-weights-gradient-nonzero", "s0-line-fit-converges", "s0-relu-fit-converges",
+    "s2-stuck-negative",
+    "s2-positive-converges",
+    "s2-half-fail",
+    "s2-bias-stuck",
+    "s2-nonconvex",
+    "s2-leaky-fixes",
+    "s2-leaky-optimum-one",
+    "s2-optimizers-no-help-at-minus10",
+    "s2-adam-slower",
+    "s2-adam-minus1",
+    "s2-momentum-minus1",
+    "s2-sgd-minus1",
+    "s2-jump-over",
+    "s1-exact-zero-rare",
+    "s1-torch-relu-grad-at-zero",
+    "s1-dead-units-leaky-helps",
+    "s0-weights-gradient-nonzero",
+    "s0-line-fit-converges",
+    "s0-relu-fit-converges",
 ]
 
 
@@ -48,7 +62,9 @@ def test_every_claim_has_the_public_fields_and_a_known_verdict(report):
         assert all(isinstance(v, str) and v.strip() for v in data.values()), f"{claim.id}: an empty field"
         assert claim.verdict in VERDICTS
         if claim.verdict == "depends":
-            assert "Depends on" in claim.setting or "depends on" in claim.setting, f"{claim.id}: setting must say on what"
+            assert "Depends on" in claim.setting or "depends on" in claim.setting, (
+                f"{claim.id}: setting must say on what"
+            )
         assert all(math.isfinite(v) for v in claim.numbers.values()), f"{claim.id}: non-finite number"
 
 
@@ -75,8 +91,9 @@ def test_stuck_negative_is_the_product_of_the_batch_factors(report):
 def test_sgd_from_minus_one_is_the_same_run_scaled(report):
     # on the left the recursion is linear in w: the run from -1 is the run from -10 divided by 10
     assert report["s2-sgd-minus1"].verdict == "fails"
-    assert math.isclose(report["s2-sgd-minus1"].numbers["w_end"], report["s2-stuck-negative"].numbers["w_end"] / 10,
-                        rel_tol=1e-9)
+    assert math.isclose(
+        report["s2-sgd-minus1"].numbers["w_end"], report["s2-stuck-negative"].numbers["w_end"] / 10, rel_tol=1e-9
+    )
 
 
 def test_positive_starts_converge_and_half_of_random_starts_fail(report):
@@ -125,8 +142,14 @@ def test_optimizers_at_minus_ten_depend_on_momentum_and_adams_step(report):
     reached, stuck = claim.measured.split("; stuck: ")
     for name in ("Adam lr 0.1", "Adam + AMSGrad lr 0.1", "momentum 0.9"):
         assert name in reached, f"{name} should reach the teacher from w0 = -10"
-    for name in ("Adam lr 0.001", "Adam lr 0.01", "Adam + AMSGrad lr 0.001", "Adam + AMSGrad lr 0.01",
-                 "momentum 0.5", "momentum 0.8"):
+    for name in (
+        "Adam lr 0.001",
+        "Adam lr 0.01",
+        "Adam + AMSGrad lr 0.001",
+        "Adam + AMSGrad lr 0.01",
+        "momentum 0.5",
+        "momentum 0.8",
+    ):
         assert name in stuck, f"{name} should stay stuck at w0 = -10"
 
 
@@ -172,8 +195,11 @@ def test_relu_derivative_at_zero_depends_on_the_spelling(report):
     claim = report["s1-torch-relu-grad-at-zero"]
     assert claim.verdict == "depends"
     x = torch.zeros(1, requires_grad=True)
-    for name, f, expected in (("torch.relu(x)", torch.relu, 0.0), ("x.clamp(min=0)", lambda t: t.clamp(min=0), 1.0),
-                              ("torch.maximum(x, torch.zeros_like(x))", lambda t: torch.maximum(t, torch.zeros_like(t)), 0.5)):
+    for name, f, expected in (
+        ("torch.relu(x)", torch.relu, 0.0),
+        ("x.clamp(min=0)", lambda t: t.clamp(min=0), 1.0),
+        ("torch.maximum(x, torch.zeros_like(x))", lambda t: torch.maximum(t, torch.zeros_like(t)), 0.5),
+    ):
         (grad,) = torch.autograd.grad(f(x).sum(), x)
         assert grad.item() == expected == claim.numbers[name], name
 
@@ -213,7 +239,9 @@ def test_line_fit_reaches_least_squares(report):
     assert claim.verdict == "holds"
     x, y = seed_points()
     m, b = np.polyfit(x.numpy(), y.numpy(), 1)
-    assert math.isclose(claim.numbers["m_star"], m, rel_tol=1e-9) and math.isclose(claim.numbers["b_star"], b, rel_tol=1e-9)
+    assert math.isclose(claim.numbers["m_star"], m, rel_tol=1e-9) and math.isclose(
+        claim.numbers["b_star"], b, rel_tol=1e-9
+    )
     assert claim.numbers["max_error"] < 1e-9
 
 
@@ -227,7 +255,9 @@ def test_relu_fit_depends_on_the_start(report):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "relucourse.claims", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "relucourse.claims", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_cli_prints_json_objects_with_the_six_fields():

@@ -8,13 +8,7 @@ import torch
 from torch import nn
 
 from relucourse.activations import leaky_relu
-from relucourse.dead_units import (
-    DeadUnitMonitor,
-    born_dead_probability,
-    dead_fraction,
-    dead_fraction_by_lr,
-    dead_units,
-)
+from relucourse.dead_units import DeadUnitMonitor, born_dead_probability, dead_fraction, dead_fraction_by_lr, dead_units
 from relucourse.models import MLP
 from relucourse.train import train
 
@@ -98,7 +92,9 @@ def test_batched_adam_sweep_equals_one_run_at_a_time(activation):
     for (l, lr), (s, seed) in itertools.product(enumerate(lrs), enumerate(seeds)):
         mlp = MLP([2, 8, 8, 1], activation=act, seed=seed)
         with DeadUnitMonitor(mlp.layers[:-1]) as monitor:
-            history = train(mlp, itertools.repeat((x, y)), optimizer=torch.optim.Adam(mlp.parameters(), lr=lr), steps=15)
+            history = train(
+                mlp, itertools.repeat((x, y)), optimizer=torch.optim.Adam(mlp.parameters(), lr=lr), steps=15
+            )
         torch.testing.assert_close(loss[:, l, s], history.loss, rtol=1e-4, atol=1e-6)
         assert torch.equal(dead[:-1, l, s], monitor.fractions())
         assert dead[-1, l, s].item() == dead_fraction(mlp, x)

@@ -12,7 +12,10 @@ pytestmark = pytest.mark.dying_relu
 
 def random_points(n: int, seed: int) -> tuple[torch.Tensor, ...]:
     g = torch.Generator().manual_seed(seed)
-    w, b = 4 * torch.rand(n, generator=g, dtype=torch.float64) - 2, 2 * torch.rand(n, generator=g, dtype=torch.float64) - 1
+    w, b = (
+        4 * torch.rand(n, generator=g, dtype=torch.float64) - 2,
+        2 * torch.rand(n, generator=g, dtype=torch.float64) - 1,
+    )
     return w, b
 
 
@@ -22,7 +25,9 @@ def test_one_dimensional_loss_is_the_derived_formula():
     torch.testing.assert_close(population_loss(w), expected)
 
 
-@pytest.mark.parametrize("slope, teacher", [(0.0, (1.0, 0.0)), (0.3, (1.0, 0.0)), (-0.5, (0.7, -0.4)), (0.1, (-1.2, 0.5))])
+@pytest.mark.parametrize(
+    "slope, teacher", [(0.0, (1.0, 0.0)), (0.3, (1.0, 0.0)), (-0.5, (0.7, -0.4)), (0.1, (-1.2, 0.5))]
+)
 def test_loss_agrees_with_a_million_sample_monte_carlo(slope, teacher):
     w, b = random_points(6, seed=1)
     exact = population_loss(w, b, slope=slope, teacher=teacher)
@@ -55,13 +60,20 @@ def test_gradient_matches_finite_differences_away_from_zero():
     w, b = random_points(20, seed=6)
     h = 1e-6
     grad_w, grad_b = population_grad(w, b)
-    torch.testing.assert_close(grad_w, (population_loss(w + h, b) - population_loss(w - h, b)) / (2 * h), atol=1e-6, rtol=1e-5)
-    torch.testing.assert_close(grad_b, (population_loss(w, b + h) - population_loss(w, b - h)) / (2 * h), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(
+        grad_w, (population_loss(w + h, b) - population_loss(w - h, b)) / (2 * h), atol=1e-6, rtol=1e-5
+    )
+    torch.testing.assert_close(
+        grad_b, (population_loss(w, b + h) - population_loss(w, b - h)) / (2 * h), atol=1e-6, rtol=1e-5
+    )
 
 
 def test_gradient_at_exactly_zero_is_what_a_sampled_relu_gives():
     x = torch.randn(1000, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
-    w, b = torch.zeros((), dtype=torch.float64, requires_grad=True), torch.zeros((), dtype=torch.float64, requires_grad=True)
+    w, b = (
+        torch.zeros((), dtype=torch.float64, requires_grad=True),
+        torch.zeros((), dtype=torch.float64, requires_grad=True),
+    )
     ((torch.relu(w * x + b) - torch.relu(x)) ** 2).mean().backward()  # torch: relu'(0) = 0
     assert (w.grad.item(), b.grad.item()) == (0.0, 0.0)
     assert tuple(g.item() for g in population_grad(0.0, 0.0)) == (0.0, 0.0)

@@ -48,7 +48,10 @@ def test_optimum_is_numpys_least_squares(seed):
 def test_gradient_is_autograds(relu):
     x, y = points(25, seed=3)
     g = torch.Generator().manual_seed(4)
-    m, b = 4 * torch.rand(5, 3, generator=g, dtype=torch.float64) - 2, 4 * torch.rand(3, generator=g, dtype=torch.float64) - 2
+    m, b = (
+        4 * torch.rand(5, 3, generator=g, dtype=torch.float64) - 2,
+        4 * torch.rand(3, generator=g, dtype=torch.float64) - 2,
+    )
     ours = line_grad(m, b, x, y, relu=relu)
     expected = autograd_grad(m, b.expand(5, 3), x, y, relu)
     assert ours[0].shape == (5, 3)
@@ -75,9 +78,13 @@ def test_relu_loss_is_flat_and_stationary_where_no_point_is_active():
 def test_hessian_is_autograds_and_the_same_everywhere():
     x, y = points(15, seed=6)
     expected = [
-        torch.stack([torch.stack(row) for row in torch.autograd.functional.hessian(lambda m, b: line_loss(m, b, x, y), (m, b))])
-        for m, b in [(torch.tensor(0.3, dtype=torch.float64), torch.tensor(-1.2, dtype=torch.float64)),
-                     (torch.tensor(-4.0, dtype=torch.float64), torch.tensor(2.5, dtype=torch.float64))]
+        torch.stack(
+            [torch.stack(row) for row in torch.autograd.functional.hessian(lambda m, b: line_loss(m, b, x, y), (m, b))]
+        )
+        for m, b in [
+            (torch.tensor(0.3, dtype=torch.float64), torch.tensor(-1.2, dtype=torch.float64)),
+            (torch.tensor(-4.0, dtype=torch.float64), torch.tensor(2.5, dtype=torch.float64)),
+        ]
     ]
     torch.testing.assert_close(line_hessian(x), expected[0])
     torch.testing.assert_close(line_hessian(x), expected[1])
@@ -143,10 +150,14 @@ def test_descent_is_the_plain_recursion_for_many_starts_at_once():
 
 
 def test_bounds_by_hand():
-    torch.testing.assert_close(convex_gap_bound(torch.tensor([1, 2, 4]), L=4.0, distance=3.0),
-                               torch.tensor([18.0, 9.0, 4.5], dtype=torch.float64))  # 4 · 9 / (2t)
-    torch.testing.assert_close(strongly_convex_gap_bound(torch.tensor([0, 1, 3]), L=4.0, mu=1.0, gap0=2.0),
-                               torch.tensor([2.0, 1.5, 2 * 0.75**3], dtype=torch.float64))  # (1 - 1/4)^t · 2
+    torch.testing.assert_close(
+        convex_gap_bound(torch.tensor([1, 2, 4]), L=4.0, distance=3.0),
+        torch.tensor([18.0, 9.0, 4.5], dtype=torch.float64),
+    )  # 4 · 9 / (2t)
+    torch.testing.assert_close(
+        strongly_convex_gap_bound(torch.tensor([0, 1, 3]), L=4.0, mu=1.0, gap0=2.0),
+        torch.tensor([2.0, 1.5, 2 * 0.75**3], dtype=torch.float64),
+    )  # (1 - 1/4)^t · 2
 
 
 @pytest.mark.parametrize(

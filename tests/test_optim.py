@@ -20,6 +20,7 @@ def single_thread():
     with one_thread():
         yield
 
+
 STEPS = 100
 SETTINGS = [
     (SGD, torch.optim.SGD, {"lr": 0.05}),
@@ -85,8 +86,10 @@ def test_float32_and_two_parameter_groups_match_torch(ours, theirs, kwargs):
 
     def groups(model):
         first, *rest = model.children()
-        return [{"params": first.parameters(), "lr": 0.5 * kwargs.get("lr", 1e-3)},
-                {"params": [p for m in rest for p in m.parameters()]}]
+        return [
+            {"params": first.parameters(), "lr": 0.5 * kwargs.get("lr", 1e-3)},
+            {"params": [p for m in rest for p in m.parameters()]},
+        ]
 
     path_ours = train(model_ours, ours(groups(model_ours), **kwargs), data)
     path_torch = train(model_torch, theirs(groups(model_torch), **kwargs), data)
@@ -137,11 +140,27 @@ TORCH_DEFAULTS = {
     Adam: {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
 }
 PER_RUN = [
-    (SGD, torch.optim.SGD, [{"lr": 0.05}, {"lr": 0.01, "momentum": 0.9}, {"lr": 0.02, "momentum": 0.9, "nesterov": True},
-                            {"lr": 0.03, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
-                            {"lr": 0.04, "dampening": 0.5}]),
-    (Adam, torch.optim.Adam, [{"lr": 0.01}, {"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True},
-                              {"lr": 0.005, "eps": 1e-3, "weight_decay": 0.1}, {"lr": 0.0, "amsgrad": True}]),
+    (
+        SGD,
+        torch.optim.SGD,
+        [
+            {"lr": 0.05},
+            {"lr": 0.01, "momentum": 0.9},
+            {"lr": 0.02, "momentum": 0.9, "nesterov": True},
+            {"lr": 0.03, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
+            {"lr": 0.04, "dampening": 0.5},
+        ],
+    ),
+    (
+        Adam,
+        torch.optim.Adam,
+        [
+            {"lr": 0.01},
+            {"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True},
+            {"lr": 0.005, "eps": 1e-3, "weight_decay": 0.1},
+            {"lr": 0.0, "amsgrad": True},
+        ],
+    ),
 ]
 
 
@@ -187,8 +206,9 @@ def test_a_per_run_hyper_parameter_needs_one_value_per_run():
 def test_iterate_stops_a_run_where_it_leaves_the_bound():
     # θ_{t+1} = θ_t - η θ_t = (1 - η) θ_t: run 0 (η = 3) doubles in size each step, run 1 (η = 0.5) halves
     w = torch.tensor([1.0, 1.0], dtype=torch.float64)
-    (path,) = iterate([w], lambda w: (w.clone(),), [SGD([w], lr=torch.tensor([3.0, 0.5], dtype=torch.float64))], steps=6,
-                      bound=5.0)
+    (path,) = iterate(
+        [w], lambda w: (w.clone(),), [SGD([w], lr=torch.tensor([3.0, 0.5], dtype=torch.float64))], steps=6, bound=5.0
+    )
     assert path[:, 0].tolist() == [1.0, -2.0, 4.0, -8.0, -8.0, -8.0, -8.0]
     assert path[:, 1].tolist() == [0.5**t for t in range(7)]
 
@@ -229,7 +249,9 @@ def test_adam_by_hand():
     optimizer = Adam([w], lr=0.1, eps=1e-8)
     (scale * w).sum().backward()
     optimizer.step()
-    torch.testing.assert_close(w.detach(), torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64) - 0.1 * scale / (scale + 1e-8))
+    torch.testing.assert_close(
+        w.detach(), torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64) - 0.1 * scale / (scale + 1e-8)
+    )
     # a second, different gradient: the bias-corrected moments by hand
     g1, g2, b1, b2 = scale, -2 * scale, 0.9, 0.999
     w_before = w.detach().clone()
@@ -312,8 +334,10 @@ def test_bad_hyper_parameters_raise_like_torch(cls, kwargs, message):
         cls([torch.zeros(1, requires_grad=True)], **kwargs)
 
 
-@pytest.mark.parametrize("cls, kwargs", [(SGD, {"lr": "0.1"}), (SGD, {"lr": 0.1, "nesterov": 1}),
-                                         (Adam, {"betas": 0.9}), (Adam, {"amsgrad": "yes"})])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [(SGD, {"lr": "0.1"}), (SGD, {"lr": 0.1, "nesterov": 1}), (Adam, {"betas": 0.9}), (Adam, {"amsgrad": "yes"})],
+)
 def test_hyper_parameters_of_the_wrong_type_are_named(cls, kwargs):
     with pytest.raises(TypeError, match="Invalid"):
         cls([torch.zeros(1, requires_grad=True)], **kwargs)

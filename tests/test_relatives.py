@@ -10,8 +10,16 @@ from torch import nn
 
 from relucourse import MLP, Neuron, population_loss, teacher_student_batches, train
 from relucourse.dead_units import dead_units
-from relucourse.relatives import (MLPFamily, Runs, SideBySide, SummedMSE, compare_mlps, compare_neurons, neuron_loss,
-                                  relatives)
+from relucourse.relatives import (
+    MLPFamily,
+    Runs,
+    SideBySide,
+    SummedMSE,
+    compare_mlps,
+    compare_neurons,
+    neuron_loss,
+    relatives,
+)
 
 pytestmark = pytest.mark.leaky_relu
 
@@ -29,8 +37,12 @@ def test_relatives_are_fresh_and_named():
 @pytest.mark.parametrize("slope", [0.0, 0.01, 0.3, -0.5, 2.0])
 def test_neuron_loss_is_the_closed_form_for_leaky_relu(slope):
     w = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    torch.testing.assert_close(neuron_loss(partial(F.leaky_relu, negative_slope=slope), w),
-                               population_loss(w, slope=slope), atol=1e-12, rtol=1e-10)
+    torch.testing.assert_close(
+        neuron_loss(partial(F.leaky_relu, negative_slope=slope), w),
+        population_loss(w, slope=slope),
+        atol=1e-12,
+        rtol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("name", ["ELU", "GELU"])
@@ -99,13 +111,22 @@ def test_mlp_family_is_one_mlp_per_activation_and_seed():
 def test_mlp_family_trains_each_model_as_alone():
     teacher = lambda x: x[:, 0].abs()  # noqa: E731
     family = MLPFamily([1, 4, 1], {"ReLU": torch.relu, "GELU": F.gelu}, seeds=(3,))
-    train(family, teacher_student_batches(teacher, batch_size=16, seed=2), optimizer=torch.optim.SGD(family.parameters(), lr=0.1),
-          steps=3, loss_fn=SummedMSE())
+    train(
+        family,
+        teacher_student_batches(teacher, batch_size=16, seed=2),
+        optimizer=torch.optim.SGD(family.parameters(), lr=0.1),
+        steps=3,
+        loss_fn=SummedMSE(),
+    )
     x = torch.linspace(-2, 2, 7)[:, None]
     for a, act in enumerate((torch.relu, F.gelu)):
         single = MLP([1, 4, 1], activation=act, seed=3)
-        train(single, ((x, y[:, None]) for x, y in teacher_student_batches(teacher, batch_size=16, seed=2)),
-              optimizer=torch.optim.SGD(single.parameters(), lr=0.1), steps=3)
+        train(
+            single,
+            ((x, y[:, None]) for x, y in teacher_student_batches(teacher, batch_size=16, seed=2)),
+            optimizer=torch.optim.SGD(single.parameters(), lr=0.1),
+            steps=3,
+        )
         torch.testing.assert_close(family(x)[a], single(x))
 
 
@@ -125,21 +146,33 @@ def test_steps_to_finds_the_first_step_below_a_level():
 
 
 def test_compare_neurons_is_the_seeds_run_for_each_activation():
-    runs = compare_neurons({"ReLU": torch.relu, "leaky 0.3": partial(F.leaky_relu, negative_slope=0.3)},
-                           w0=-10.0, steps=50, seed=4)
+    runs = compare_neurons(
+        {"ReLU": torch.relu, "leaky 0.3": partial(F.leaky_relu, negative_slope=0.3)}, w0=-10.0, steps=50, seed=4
+    )
     assert runs.loss.shape == (50, 2, 1)
     for a, slope in enumerate((0.0, 0.3)):
         student = Neuron(-10.0, activation=partial(F.leaky_relu, negative_slope=slope))
-        history = train(student, teacher_student_batches(Neuron(1.0).requires_grad_(False), seed=4),
-                        optimizer=torch.optim.SGD(student.parameters(), lr=0.01), steps=50)
+        history = train(
+            student,
+            teacher_student_batches(Neuron(1.0).requires_grad_(False), seed=4),
+            optimizer=torch.optim.SGD(student.parameters(), lr=0.01),
+            steps=50,
+        )
         torch.testing.assert_close(runs.params[f"models.{a}.weight"], history.params["weight"])
         # the same float32 losses, reduced in another order in the batched run: equal to float32's precision
         torch.testing.assert_close(runs.loss[:, a, 0], history.loss, rtol=1e-5, atol=0)
 
 
 def test_compare_mlps_shapes_and_dead_shares():
-    runs = compare_mlps([1, 3, 1], {"ReLU": torch.relu, "leaky 0.3": partial(F.leaky_relu, negative_slope=0.3)},
-                        teacher=lambda x: x[:, 0].abs(), seeds=(0, 1, 2), steps=4, batch_size=8, probe_size=64)
+    runs = compare_mlps(
+        [1, 3, 1],
+        {"ReLU": torch.relu, "leaky 0.3": partial(F.leaky_relu, negative_slope=0.3)},
+        teacher=lambda x: x[:, 0].abs(),
+        seeds=(0, 1, 2),
+        steps=4,
+        batch_size=8,
+        probe_size=64,
+    )
     assert runs.loss.shape == (4, 2, 3) and runs.dead_start.shape == runs.dead_end.shape == (2, 3)
     assert ((runs.dead_start >= 0) & (runs.dead_start <= 1)).all()
     assert torch.equal(runs.dead_start[0], runs.dead_start[1])  # one hidden layer: the same weights, the same z

@@ -21,6 +21,7 @@ def single_thread():
     with one_thread():
         yield
 
+
 OPTIMIZERS = {
     "SGD": (SGD, {}),
     "momentum": (SGD, {"momentum": 0.9}),
@@ -43,9 +44,12 @@ def random_points(n, seed):
 def test_sampled_gradient_is_autograd_on_the_same_batch(slope):
     w, b = random_points(40, seed=2)
     teacher = (0.8, 0.3)
-    got_w, got_b = _sampled_grad_fn(slope, teacher, batch_size=500, seed=3, dtype=torch.float64,
-                                    device=torch.device("cpu"))(w, b)
-    x = torch.randn(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)[:, 0]  # the stream's batch 1
+    got_w, got_b = _sampled_grad_fn(
+        slope, teacher, batch_size=500, seed=3, dtype=torch.float64, device=torch.device("cpu")
+    )(w, b)
+    x = torch.randn(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)[
+        :, 0
+    ]  # the stream's batch 1
     y = torch.relu(0.8 * x + 0.3)
     for i in range(len(w)):
         wi, bi = w[i].clone().requires_grad_(True), b[i].clone().requires_grad_(True)
@@ -59,14 +63,33 @@ def test_sampled_gradient_is_autograd_on_the_same_batch(slope):
 @pytest.mark.parametrize("slope", [0.0, 0.2])
 def test_engine_equals_one_run_loops(gradient, bias, slope):
     b0 = B0 if bias else None
-    result = sweep(W0, b0, lr=LRS, optimizers=OPTIMIZERS, steps=STEPS, gradient=gradient, slope=slope,
-                   batch_size=200, seed=5, record=True)
+    result = sweep(
+        W0,
+        b0,
+        lr=LRS,
+        optimizers=OPTIMIZERS,
+        steps=STEPS,
+        gradient=gradient,
+        slope=slope,
+        batch_size=200,
+        seed=5,
+        record=True,
+    )
     assert result.w_path.shape == (STEPS + 1, len(OPTIMIZERS), len(LRS), len(W0))
     for o, spec in enumerate(OPTIMIZERS.values()):
         for l, lr in enumerate(LRS):
             for s, w0 in enumerate(W0):
-                w_path, b_path = trajectory(w0, None if b0 is None else b0[s], lr=lr, optimizer=spec, steps=STEPS,
-                                            gradient=gradient, slope=slope, batch_size=200, seed=5)
+                w_path, b_path = trajectory(
+                    w0,
+                    None if b0 is None else b0[s],
+                    lr=lr,
+                    optimizer=spec,
+                    steps=STEPS,
+                    gradient=gradient,
+                    slope=slope,
+                    batch_size=200,
+                    seed=5,
+                )
                 where = f"{list(OPTIMIZERS)[o]}, lr={lr}, start {s}"
                 torch.testing.assert_close(result.w_path[:, o, l, s], w_path, rtol=1e-9, atol=1e-12, msg=where)
                 if bias:
@@ -78,12 +101,24 @@ def test_engine_equals_one_run_loops(gradient, bias, slope):
 def test_engine_reproduces_the_seed_run_of_the_training_loop():
     # the dying_relu lesson's run: Neuron, torch's SGD(0.01), float32 batches of 1000 from seed 0
     steps, w0s = 300, [0.5, -10.0]
-    result = sweep(w0s, lr=0.01, optimizers={"SGD": (torch.optim.SGD, {})}, steps=steps, gradient="sampled",
-                   seed=0, dtype=torch.float32, record=True)
+    result = sweep(
+        w0s,
+        lr=0.01,
+        optimizers={"SGD": (torch.optim.SGD, {})},
+        steps=steps,
+        gradient="sampled",
+        seed=0,
+        dtype=torch.float32,
+        record=True,
+    )
     for s, w0 in enumerate(w0s):
         student = Neuron(w0)
-        history = train(student, teacher_student_batches(Neuron(1.0).requires_grad_(False), seed=0),
-                        optimizer=torch.optim.SGD(student.parameters(), lr=0.01), steps=steps)
+        history = train(
+            student,
+            teacher_student_batches(Neuron(1.0).requires_grad_(False), seed=0),
+            optimizer=torch.optim.SGD(student.parameters(), lr=0.01),
+            steps=steps,
+        )
         torch.testing.assert_close(result.w_path[:, 0, 0, s], history.params["weight"][:, 0], rtol=1e-5, atol=1e-6)
 
 
@@ -111,8 +146,14 @@ def test_a_diverging_run_stops_where_it_left_the_bound():
 def test_classify():
     w = torch.tensor([1.005, 0.0, -1e-3, 2e6, math.nan, 1.0])
     b = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 0.5])
-    assert classify(w, b).tolist() == [Outcome.REACHED, Outcome.STUCK, Outcome.STUCK, Outcome.DIVERGED,
-                                       Outcome.DIVERGED, Outcome.STUCK]
+    assert classify(w, b).tolist() == [
+        Outcome.REACHED,
+        Outcome.STUCK,
+        Outcome.STUCK,
+        Outcome.DIVERGED,
+        Outcome.DIVERGED,
+        Outcome.STUCK,
+    ]
     assert classify(w[:1]).tolist() == [Outcome.REACHED]
     assert classify(torch.tensor([0.917]), target=(1 / 1.09, 0.0)).tolist() == [Outcome.REACHED]
 

@@ -20,7 +20,9 @@ __all__ = ["setup"]
 
 
 def _start_light(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
-    context["default_mode"] = context.get("default_mode") or "light"  # html_context's default_mode, as the theme reads it
+    context["default_mode"] = (
+        context.get("default_mode") or "light"
+    )  # html_context's default_mode, as the theme reads it
 
 
 def _one_copy_of_each_script(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
@@ -36,7 +38,9 @@ def _one_copy_of_each_script(app: Sphinx, pagename: str, templatename: str, cont
     scripts[:] = kept
 
 
-def _colab_opens_the_published_notebook(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
+def _colab_opens_the_published_notebook(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree
+) -> None:
     options = app.config.html_theme_options
     launch = options.get("launch_buttons", {})
     repository = options.get("repository_url", "").rstrip("/")

@@ -20,8 +20,18 @@ from . import thread000, thread001, thread002
 from .base import EXPERIMENTS, FIELDS, VERDICTS, Claim
 from .thread002 import optimizer_runs
 
-__all__ = ["VERDICTS", "FIELDS", "IDS", "Claim", "claim_ids", "check_claims", "optimizer_runs", "text_table",
-           "markdown_table", "main"]
+__all__ = [
+    "VERDICTS",
+    "FIELDS",
+    "IDS",
+    "Claim",
+    "claim_ids",
+    "check_claims",
+    "optimizer_runs",
+    "text_table",
+    "markdown_table",
+    "main",
+]
 
 IDS = (  # the report's order
     "s2-stuck-negative",
@@ -45,7 +55,9 @@ IDS = (  # the report's order
     "s0-relu-fit-converges",
 )
 THREADS = (thread000, thread001, thread002)  # where the experiments are filed
-assert set(IDS) == set(EXPERIMENTS), f"claims without an id in IDS or without an experiment: {set(IDS) ^ set(EXPERIMENTS)}"
+assert set(IDS) == set(EXPERIMENTS), (
+    f"claims without an id in IDS or without an experiment: {set(IDS) ^ set(EXPERIMENTS)}"
+)
 
 
 def claim_ids() -> tuple[str, ...]:
@@ -82,12 +94,13 @@ def markdown_table(claims: Sequence[Claim]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m relucourse.claims [--json] [--id ID ...]``: run the claims and print the report."""
     parser = argparse.ArgumentParser(prog="python -m relucourse.claims", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true",
-                        help="print a JSON list of {id, source, claim, setting, measured, verdict}")
-    parser.add_argument("--id", action="append", dest="ids", metavar="ID", choices=IDS,
-                        help="run only this claim (repeatable)")
+    parser.add_argument(
+        "--json", action="store_true", help="print a JSON list of {id, source, claim, setting, measured, verdict}"
+    )
+    parser.add_argument(
+        "--id", action="append", dest="ids", metavar="ID", choices=IDS, help="run only this claim (repeatable)"
+    )
     args = parser.parse_args(argv)
     claims = check_claims(args.ids)
     print(json.dumps([c.to_json() for c in claims], indent=2, ensure_ascii=False) if args.json else text_table(claims))
     return 0
-

@@ -72,8 +72,15 @@ class Experiment:
         if result.verdict not in VERDICTS:
             raise ValueError(f"{claim_id}: verdict {result.verdict!r} (expected one of {VERDICTS})")
         values = {**CONTEXT, **result.numbers, **result.words}
-        return Claim(claim_id, self.source, self.claim, self.setting.format(**values),
-                     self.measured.format(**values), result.verdict, result.numbers)
+        return Claim(
+            claim_id,
+            self.source,
+            self.claim,
+            self.setting.format(**values),
+            self.measured.format(**values),
+            result.verdict,
+            result.numbers,
+        )
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -92,4 +99,3 @@ def claim(claim_id: str, source: str, text: str, *, setting: str, measured: str)
 def verdict(holds: bool, fails: bool = False) -> str:
     """``holds``, else ``fails`` if `fails`, else ``depends``."""
     return "holds" if holds else "fails" if fails else "depends"
-
