@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from course import build_book, copy_course, plant_leftovers
+from course import build_book, copy_course, lessons, plant_leftovers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A marker per lesson of the table of contents, named as its file: a new lesson needs no marker of its own."""
+    for lesson in lessons():
+        title = next((line[2:] for line in lesson.read_text().splitlines() if line.startswith("# ")), lesson.stem)
+        config.addinivalue_line(
+            "markers", f"{lesson.stem}: the chapter '{title.strip()}', its tests and its assignment, if any"
+        )
 
 
 @dataclass
