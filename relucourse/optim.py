@@ -54,8 +54,10 @@ def _nonnegative(name: str, value: Hyper, label: str = "") -> Hyper:
     return _hyper(name, value, lambda v: (v >= 0) & (v < math.inf), label)
 
 
-def _per_run(value: Hyper | bool, p: Tensor) -> Hyper | bool:
-    """`value`, as a tensor shaped to broadcast along dimension 0 of `p`, the run."""
+def _per_run(value: Hyper | bool | tuple, p: Tensor) -> Hyper | bool | tuple:
+    """`value` (or each of a tuple's), a tensor reshaped to broadcast along dimension 0 of `p`, the run."""
+    if isinstance(value, tuple):
+        return tuple(_per_run(v, p) for v in value)
     if not isinstance(value, Tensor):
         return value
     if value.shape[0] != p.shape[0]:
@@ -63,14 +65,23 @@ def _per_run(value: Hyper | bool, p: Tensor) -> Hyper | bool:
     return value.view(-1, *[1] * (p.ndim - 1))
 
 
-def _closure_loss(closure: Callable[[], Tensor] | None) -> Tensor | None:
-    if closure is None:
-        return None
-    with torch.enable_grad():
-        return closure()
+class _PerRun(Optimizer):
+    """The `param_groups` loop: `_update` steps one parameter, with its group's hyper-parameters shaped for it."""
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """Take one step for every parameter that has a gradient; return `closure()`'s loss, if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in (p for p in group["params"] if p.grad is not None):
+                self._update(p, self.state[p], **{k: _per_run(v, p) for k, v in group.items() if k != "params"})
+        return loss
 
 
-class SGD(Optimizer):
+class SGD(_PerRun):
     r"""$b_t = \mu b_{t-1} + (1 - \tau) g_t$, $\theta_{t+1} = \theta_t - \eta\, b_t$ (heavy ball), or $\theta_t - \eta (g_t + \mu b_t)$ (Nesterov).
 
     With $g_t = \nabla L(\theta_t) + \lambda \theta_t$ (weight decay $\lambda$), momentum $\mu$ and dampening
@@ -113,38 +124,29 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
-        """Take one step for every parameter that has a gradient; return `closure()`'s loss, if given."""
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                lr, mu, tau, decay, nesterov = (
-                    _per_run(group[key], p) for key in ("lr", "momentum", "dampening", "weight_decay", "nesterov")
-                )
-                g = p.grad
-                if isinstance(decay, Tensor) or decay != 0:
-                    g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
-                if isinstance(mu, Tensor) or mu != 0:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = g.detach().clone()  # b_1 = g_1
-                    else:
-                        # where μ = 0 torch keeps no buffer (b_t = g_t): no dampening there
-                        weight = torch.where(mu != 0, 1 - tau, 1.0) if isinstance(mu, Tensor) else 1 - tau
-                        state["momentum_buffer"].mul_(mu).add_(weight * g)  # b_t = μ b_{t-1} + (1 - τ) g_t
-                    b = state["momentum_buffer"]
-                    if isinstance(nesterov, Tensor):
-                        g = torch.where(nesterov, g + mu * b, b)  # d_t = g_t + μ b_t (Nesterov) or b_t
-                    else:
-                        g = g + mu * b if nesterov else b
-                p.sub_(lr * g)  # θ_{t+1} = θ_t - η d_t
-        return loss
+    def _update(
+        self, p: Tensor, state: dict, lr: Hyper, momentum: Hyper, dampening: Hyper, weight_decay: Hyper, nesterov: bool
+    ) -> None:
+        mu, tau, decay = momentum, dampening, weight_decay
+        g = p.grad
+        if isinstance(decay, Tensor) or decay != 0:
+            g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
+        if isinstance(mu, Tensor) or mu != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.detach().clone()  # b_1 = g_1
+            else:
+                # where μ = 0 torch keeps no buffer (b_t = g_t): no dampening there
+                weight = torch.where(mu != 0, 1 - tau, 1.0) if isinstance(mu, Tensor) else 1 - tau
+                state["momentum_buffer"].mul_(mu).add_(weight * g)  # b_t = μ b_{t-1} + (1 - τ) g_t
+            b = state["momentum_buffer"]
+            if isinstance(nesterov, Tensor):
+                g = torch.where(nesterov, g + mu * b, b)  # d_t = g_t + μ b_t (Nesterov) or b_t
+            else:
+                g = g + mu * b if nesterov else b
+        p.sub_(lr * g)  # θ_{t+1} = θ_t - η d_t
 
 
-class Adam(Optimizer):
+class Adam(_PerRun):
     r"""$\theta_{t+1} = \theta_t - \eta\, \hat m_t / (\sqrt{\hat v_t} + \epsilon)$, $\hat m_t = m_t/(1-\beta_1^t)$, $\hat v_t = v_t/(1-\beta_2^t)$.
 
     With $g_t = \nabla L(\theta_t) + \lambda \theta_t$, $m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t$,
@@ -189,39 +191,29 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
-        """Take one step for every parameter that has a gradient; return `closure()`'s loss, if given."""
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                lr, beta1, beta2, eps, decay, amsgrad = (
-                    _per_run(value, p)
-                    for value in (group["lr"], *group["betas"], group["eps"], group["weight_decay"], group["amsgrad"])
-                )
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = torch.tensor(0.0)  # t = 0
-                    state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
-                    state["exp_avg_sq"] = torch.zeros_like(p)  # v_0 = 0
-                    if isinstance(amsgrad, Tensor) or amsgrad:
-                        state["max_exp_avg_sq"] = torch.zeros_like(p)  # v̄_0 = 0
-                state["step"] += 1
-                t = state["step"].item()  # t
-                g = p.grad
-                if isinstance(decay, Tensor) or decay != 0:
-                    g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t-1} + (1 - β1) g_t
-                v.lerp_(g * g, 1 - beta2)  # v_t = β2 v_{t-1} + (1 - β2) g_t²
-                if isinstance(amsgrad, Tensor) or amsgrad:
-                    v_max = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v̄_t
-                    v = torch.where(amsgrad, v_max, v) if isinstance(amsgrad, Tensor) else v_max
-                denominator = v.sqrt() / (1 - beta2**t) ** 0.5 + eps  # √v̂_t + ε, v̂_t = v_t / (1 - β2^t)
-                p.sub_(lr / (1 - beta1**t) * m / denominator)  # θ_{t+1} = θ_t - η m̂_t / (√v̂_t + ε)
-        return loss
+    def _update(
+        self, p: Tensor, state: dict, lr: Hyper, betas: tuple, eps: Hyper, weight_decay: Hyper, amsgrad: bool
+    ) -> None:
+        (beta1, beta2), decay = betas, weight_decay
+        if len(state) == 0:
+            state["step"] = torch.tensor(0.0)  # t = 0
+            state["exp_avg"] = torch.zeros_like(p)  # m_0 = 0
+            state["exp_avg_sq"] = torch.zeros_like(p)  # v_0 = 0
+            if isinstance(amsgrad, Tensor) or amsgrad:
+                state["max_exp_avg_sq"] = torch.zeros_like(p)  # v̄_0 = 0
+        state["step"] += 1
+        t = state["step"].item()  # t
+        g = p.grad
+        if isinstance(decay, Tensor) or decay != 0:
+            g = g + decay * p  # g_t = ∇L(θ_t) + λ θ_t
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - beta1)  # m_t = β1 m_{t-1} + (1 - β1) g_t
+        v.lerp_(g * g, 1 - beta2)  # v_t = β2 v_{t-1} + (1 - β2) g_t²
+        if isinstance(amsgrad, Tensor) or amsgrad:
+            v_max = torch.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v̄_t
+            v = torch.where(amsgrad, v_max, v) if isinstance(amsgrad, Tensor) else v_max
+        denominator = v.sqrt() / (1 - beta2**t) ** 0.5 + eps  # √v̂_t + ε, v̂_t = v_t / (1 - β2^t)
+        p.sub_(lr / (1 - beta1**t) * m / denominator)  # θ_{t+1} = θ_t - η m̂_t / (√v̂_t + ε)
 
 
 def iterate(
