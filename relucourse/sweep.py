@@ -164,7 +164,7 @@ def sweep(
     grid = (len(rules), lr.numel(), *w0.shape)
     if record and math.prod(grid) * (steps + 1) > 10**8:
         raise ValueError(f"Invalid record: {math.prod(grid)} runs × {steps + 1} steps is too much to keep")
-    params = [p.expand(grid).reshape(-1).to(device) for p in ([w0, b0] if has_bias else [w0])]
+    params = [p.expand(grid).reshape(-1).to(device, copy=True).contiguous() for p in ([w0, b0] if has_bias else [w0])]
     if gradient == "exact":
 
         def grad(w: Tensor, b: Tensor | float = 0.0) -> tuple[Tensor, Tensor]:  # ∇L(θ), exact; no bias: b stays 0

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from course import ROOT, copy_course
 
 LESSON_HEADER_LINES = 13  # the jupytext front matter that every lesson starts with, up to its closing ---

@@ -143,6 +143,15 @@ def test_a_diverging_run_stops_where_it_left_the_bound():
     assert result.outcome.item() == Outcome.DIVERGED
 
 
+def test_a_scalar_start_fills_the_grid_and_the_callers_tensors_stay_as_they_were():
+    w0 = torch.tensor([-1.0, 0.5], dtype=torch.float64)
+    result = sweep(w0, lr=[0.1, 0.2], optimizers={"GD": (SGD, {})}, steps=5)
+    sweep(w0, lr=0.1, optimizers={"GD": (SGD, {})}, steps=5)  # a grid of one learning rate: no copy needed to flatten
+    assert w0.tolist() == [-1.0, 0.5]
+    scalar = sweep(-1.0, lr=[0.1, 0.2], optimizers={"GD": (SGD, {}), "Adam": (Adam, {})}, steps=5)
+    assert scalar.w.shape == (2, 2) and torch.equal(scalar.w[0], result.w[0, :, 0])
+
+
 def test_classify():
     w = torch.tensor([1.005, 0.0, -1e-3, 2e6, math.nan, 1.0])
     b = torch.tensor([0.0, 0.0, 0.0, 0.0, 0.0, 0.5])
