@@ -228,10 +228,10 @@ def iterate(
 ) -> list[Tensor]:
     r"""$\theta_{t+1} = \mathrm{step}(\theta_t, \nabla L(\theta_t))$, `steps` times, for every run at once.
 
-    Each step sets ``p.grad`` of every parameter to ``gradient(*params)`` and steps every optimizer (their
-    parameters are `params`; a run that is not an optimizer's own has learning rate 0 there). A run (index along
-    dimension 0) that leaves $|\theta| \le$ bound stops there: its parameters keep that value, and `gradient`
-    sees 0 for them. `progress`: the label of a tqdm progress bar (None: no bar).
+    Each step sets ``p.grad`` of every parameter to ``gradient(*params)``, then steps each optimizer (all of them
+    over `params`, each with the runs it steps). A run (index along dimension 0) that leaves $|\theta| \le$ bound
+    stops there: its parameters keep that value, and `gradient` sees 0 for them. `progress`: the label of a tqdm
+    progress bar (None: no bar).
 
     Returns:
         each parameter's path, shape (steps + 1, *p.shape), the start first; without `record` only the last
@@ -255,7 +255,7 @@ def iterate(
         if bound < math.inf:
             bounded = alive.clone()
             for p in params:
-                bounded &= (p.abs() <= bound).flatten(1).all(dim=1) if p.ndim > 1 else p.abs() <= bound
+                bounded &= (p.abs() <= bound).reshape(len(p), -1).all(dim=1)
             if stopped or not bool(bounded.all()):  # a run that leaves |θ| <= bound stops there
                 alive, stopped = bounded, True
         for path, p in zip(paths, params):
