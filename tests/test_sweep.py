@@ -63,33 +63,13 @@ def test_sampled_gradient_is_autograd_on_the_same_batch(slope):
 @pytest.mark.parametrize("slope", [0.0, 0.2])
 def test_engine_equals_one_run_loops(gradient, bias, slope):
     b0 = B0 if bias else None
-    result = sweep(
-        W0,
-        b0,
-        lr=LRS,
-        optimizers=OPTIMIZERS,
-        steps=STEPS,
-        gradient=gradient,
-        slope=slope,
-        batch_size=200,
-        seed=5,
-        record=True,
-    )
+    problem = {"steps": STEPS, "gradient": gradient, "slope": slope, "batch_size": 200, "seed": 5}
+    result = sweep(W0, b0, lr=LRS, optimizers=OPTIMIZERS, record=True, **problem)
     assert result.w_path.shape == (STEPS + 1, len(OPTIMIZERS), len(LRS), len(W0))
     for o, spec in enumerate(OPTIMIZERS.values()):
         for l, lr in enumerate(LRS):
             for s, w0 in enumerate(W0):
-                w_path, b_path = trajectory(
-                    w0,
-                    None if b0 is None else b0[s],
-                    lr=lr,
-                    optimizer=spec,
-                    steps=STEPS,
-                    gradient=gradient,
-                    slope=slope,
-                    batch_size=200,
-                    seed=5,
-                )
+                w_path, b_path = trajectory(w0, None if b0 is None else b0[s], lr=lr, optimizer=spec, **problem)
                 where = f"{list(OPTIMIZERS)[o]}, lr={lr}, start {s}"
                 torch.testing.assert_close(result.w_path[:, o, l, s], w_path, rtol=1e-9, atol=1e-12, msg=where)
                 if bias:
