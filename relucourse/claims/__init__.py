@@ -55,9 +55,8 @@ IDS = (  # the report's order
     "s0-relu-fit-converges",
 )
 THREADS = (thread000, thread001, thread002)  # where the experiments are filed
-assert set(IDS) == set(EXPERIMENTS), (
-    f"claims without an id in IDS or without an experiment: {set(IDS) ^ set(EXPERIMENTS)}"
-)
+if set(IDS) != set(EXPERIMENTS):
+    raise ImportError(f"claims without a line in IDS or without an experiment: {sorted(set(IDS) ^ set(EXPERIMENTS))}")
 
 
 def claim_ids() -> tuple[str, ...]:
