@@ -5,6 +5,7 @@ The set-up cells (imports, checkers) run once, then the solution cells (the refe
 answer replaces it), then each test cell in a copy of that namespace, as the grading kernel runs them.
 """
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -27,7 +28,7 @@ def notebook_cells(assignment: str) -> list[tuple[dict, str]]:
     return cells
 
 
-def test_ids(assignment: str) -> list[str]:
+def graded_cells(assignment: str) -> list[str]:
     return [meta["grade_id"] for meta, _ in notebook_cells(assignment) if meta.get("grade")]
 
 
@@ -41,18 +42,33 @@ def solutions(assignment: str) -> dict[str, str]:
     return found
 
 
+def _defined(source: str) -> set[str]:
+    """The names a solution cell defines at its top level (its functions and classes)."""
+    return {node.name for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def _used(source: str) -> set[str]:
+    return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+
+
 def run_tests(assignment: str, answers: dict[str, str] | None = None, *, visible_only: bool = False,
               preamble: str = "") -> dict[str, str | None]:
     """grade_id -> None for each test cell that passes, else its error as the feedback shows it ("Name: message").
 
     `answers` replaces solution cells (grade_id -> source); `visible_only` runs the tests as the release
-    shows them; `preamble` runs before the solution cells (helpers a hostile answer uses).
+    shows them; `preamble` runs before the solution cells (helpers a hostile answer uses). A test cell that
+    names none of the functions and classes of the replaced cells is not run: it passes, as on the reference.
     """
-    answers = {**solutions(assignment), **(answers or {})}
+    reference = solutions(assignment)
+    replaced = answers or {}
+    changed = {name for grade_id in replaced for name in _defined(reference[grade_id])}
+    answers = {**reference, **replaced}
     namespace: dict = {"__name__": "__main__"}
     results = {}
     for meta, source in notebook_cells(assignment):
-        if meta.get("solution"):
+        if meta.get("grade") and replaced and not changed & _used(source):
+            results[meta["grade_id"]] = None  # calls none of the replaced answers: it passes, as on the reference
+        elif meta.get("solution"):
             try:
                 exec(compile(preamble + "\n" + answers[meta["grade_id"]], meta["grade_id"], "exec"), namespace)
             except Exception:  # the learner's cell fails: the tests after it see what it defined
