@@ -28,8 +28,16 @@ def notebook_cells(assignment: str) -> list[tuple[dict, str]]:
     return cells
 
 
-def graded_cells(assignment: str) -> list[str]:
-    return [meta["grade_id"] for meta, _ in notebook_cells(assignment) if meta.get("grade")]
+def graded_cells(assignment: str, key: str | None = None) -> list:
+    """The grade_ids of the test cells; with `key`, (grade_id, the cell's relucourse metadata `key`) pairs."""
+    found = []
+    for path in sorted((ROOT / "exercises" / assignment).glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            meta = cell["metadata"].get("nbgrader", {})
+            if cell["cell_type"] == "code" and meta.get("grade"):
+                extra = cell["metadata"].get("relucourse", {}).get(key) if key else None
+                found.append((meta["grade_id"], extra) if key else meta["grade_id"])
+    return found
 
 
 def solutions(assignment: str) -> dict[str, str]:

@@ -7,9 +7,11 @@ mistake gets the same message whatever else the answer gets wrong; answers that 
 to be true or to be any number (tests/hostile.py) earn no test at all.
 """
 
+import re
+
 import pytest
 
-from answers import graded_cells, mistakes, run_tests
+from answers import ROOT, graded_cells, mistakes, run_tests
 from course import assignments
 from hostile import PREAMBLE, hostile_answers
 
@@ -82,3 +84,16 @@ def test_answers_that_claim_anything_earn_nothing(assignment, kind):
     assert set(results) == set(graded_cells(assignment))
     passed = [test for test, message in results.items() if message is None]
     assert not passed, f"{assignment}: answers returning a {kind} that claims anything pass {passed}"
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_every_test_names_a_lesson_section_to_reteach(assignment):
+    # make report links each test to this section; Sphinx gives a section the id make_id(its title)
+    from docutils.nodes import make_id
+
+    for meta, reteach in graded_cells(assignment, "reteach"):
+        page, _, section = (reteach or "").partition("#")
+        lesson = ROOT / f"{page}.md"
+        assert lesson.is_file() and page.startswith("lessons/"), f"{assignment}: {meta} names no lesson ({reteach!r})"
+        titles = re.findall(r"^#{1,4} (.+)$", lesson.read_text(), re.M)
+        assert section in {make_id(t.replace("$", "")) for t in titles}, f"{lesson.name} has no section {section!r}"
