@@ -2,8 +2,9 @@
 
 `hostile_answers(assignment, kind)` rewrites every solution cell of the reference so that each function
 and method returns such an object instead of computing anything (`__init__` is kept, so optimizers still
-construct): kind "object" returns a `Liar`, kind "tensor" a `LyingTensor`. An optimizer's `step` also turns
-every parameter it was given into a `LyingTensor`. `PREAMBLE` defines them; it runs before the answers.
+construct): kind "object" returns a `Liar`, kind "tensor" a `LyingTensor`; kind "methods" rewrites only the
+methods in a cell that defines a class (an autograd Function's forward and backward return `LyingTensor`s,
+the function that applies it is kept), and the other cells as "tensor" does. An optimizer's `step` also turns every parameter it was given into a `LyingTensor`. `PREAMBLE` defines them; it runs before the answers.
 """
 
 import ast
@@ -85,10 +86,16 @@ def _lie(kind, name, args):
 
 class _Rewrite(ast.NodeTransformer):
     def __init__(self, kind: str):
-        self.kind = kind
+        self.kind, self.depth = kind, 0
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        if node.name == "__init__":
+        if node.name == "__init__" or (self.kind == "methods" and not self.depth):
             return node
         params = [a.arg for a in node.args.posonlyargs + node.args.args]
         call = f"return _lie({self.kind!r}, {node.name!r}, [{', '.join(params)}])"
@@ -98,5 +105,9 @@ class _Rewrite(ast.NodeTransformer):
 
 def hostile_answers(assignment: str, kind: str) -> dict[str, str]:
     """grade_id -> every solution cell of `assignment` rewritten so that its functions return liars of `kind`."""
-    return {grade_id: ast.unparse(_Rewrite(kind).visit(ast.parse(source)))
-            for grade_id, source in solutions(assignment).items()}
+    answers = {}
+    for grade_id, source in solutions(assignment).items():
+        tree = ast.parse(source)
+        has_class = any(isinstance(node, ast.ClassDef) for node in tree.body)
+        answers[grade_id] = ast.unparse(_Rewrite(kind if kind != "methods" or has_class else "tensor").visit(tree))
+    return answers

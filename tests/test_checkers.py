@@ -77,7 +77,7 @@ def test_the_same_mistake_gets_the_same_message_whatever_else_is_wrong(assignmen
                 f"{together[test]!r} beside {other['name']!r}")
 
 
-@pytest.mark.parametrize("kind", ["object", "tensor"])
+@pytest.mark.parametrize("kind", ["object", "tensor", "methods"])
 @pytest.mark.parametrize("assignment", assignments())
 def test_answers_that_claim_anything_earn_nothing(assignment, kind):
     results = run_tests(assignment, hostile_answers(assignment, kind), preamble=PREAMBLE)
