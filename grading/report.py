@@ -34,7 +34,8 @@ from grading.driver import Course
 __all__ = ["Diagnosis", "ClassResults", "diagnosis_key", "read_results", "write_report", "write_overview", "main"]
 
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b")
-_BOOK = "../../_build/html"  # the built book, from .grading/<assignment>/
+_BOOK = "../../_build/html"
+_NOT_ANSWERS = ("rejected", "fallback", "failed")  # make grade's statuses of a submission graded as the release  # the built book, from .grading/<assignment>/
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
                                 undefined=jinja2.StrictUndefined)
 
@@ -127,33 +128,37 @@ def read_results(root: Path, assignment: str) -> ClassResults:
         for submission in gb.assignment_submissions(assignment):
             student = submission.student.id
             scores[student], max_score = float(submission.score), float(submission.max_score)
-            passed[student] = {g.name: (float(g.score) / float(g.max_score) if g.max_score else 1.0)
+            passed[student] = {g.name: (float(g.score or 0) / float(g.max_score) if g.max_score else 1.0)
                                for nb in submission.notebooks for g in nb.grades if g.cell_type == "code"}
             if submission.total_seconds_late and submission.total_seconds_late > 0:
                 late[student] = float(submission.total_seconds_late)
             if submission.timestamp is not None:
                 timestamps[student] = submission.timestamp.isoformat(sep=" ", timespec="minutes")
+    summary = course.work / "report.csv"
+    statuses, notes = {}, {}
+    if summary.is_file():
+        with open(summary, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                statuses[row["student"]] = row["status"]
+                notes[row["student"]] = [n for n in row["notes"].split(" | ") if n]
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     for student in sorted(scores):
+        if statuses.get(student) in _NOT_ANSWERS:
+            continue  # graded as the release: what failed says nothing about what the student thinks
         failures = _failures(course, student)
         for test in tests:
             if passed[student].get(test.grade_id, 0.0) >= 1.0:
                 continue
             message, answer = failures.get(test.grade_id, ("the test failed without a message", ""))
+            if message.strip() == "NotImplementedError:":
+                message = "not attempted: the task still raises NotImplementedError"
             groups[(test.grade_id, diagnosis_key(message))].append((student, message, answer))
     order = {t.grade_id: i for i, t in enumerate(tests)}
     diagnoses = [Diagnosis(test, key, _shown_message([m for _, m, _ in members]), [s for s, _, _ in members],
                            [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]])
                  for (test, key), members in groups.items()]
     diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
-    results = ClassResults(assignment, tests, scores, max_score, passed, diagnoses, late, timestamps=timestamps)
-    summary = course.work / "report.csv"
-    if summary.is_file():
-        with open(summary, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                results.statuses[row["student"]] = row["status"]
-                results.notes[row["student"]] = [n for n in row["notes"].split(" | ") if n]
-    return results
+    return ClassResults(assignment, tests, scores, max_score, passed, diagnoses, late, statuses, notes, timestamps)
 
 
 def item_analysis(results: ClassResults) -> list[dict]:

@@ -19,9 +19,10 @@ PLAN = {
     "s04": ["any instead of all"], "s05": ["any instead of all"],
     "s06": ["strict mask", "any instead of all"],
     "s07": ["finite difference"],
-    "s08": [], "s09": [],
+    "s08": [], "s09": [], "s10": [],
 }
 LATE = "s09"  # submitted two days after the due date
+BROKEN = "s10"  # hands in a notebook cut in half: the pre-check rejects it, and it is no diagnosis
 DUE = datetime(2027, 1, 15, 17, 0, 0)
 # A student answer that would run as script if the page did not escape it.
 MARKUP = '<script>document.title = "owned"</script><img src=x onerror="document.title = \'owned\'">'
@@ -65,6 +66,9 @@ def plant_class(course: Path) -> Path:
                 if cell.metadata.get("nbgrader", {}).get("solution"):
                     cell.source = cells[grade_id]
             nbformat.write(nb, folder / release.name)
+        if student == BROKEN:
+            for path in folder.glob("*.ipynb"):
+                path.write_text(path.read_text()[:200])
         submitted = DUE + (timedelta(days=2) if student == LATE else -timedelta(hours=3))
         (folder / "timestamp.txt").write_text(submitted.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
     _run("-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "2", "--no-progress", cwd=ROOT)

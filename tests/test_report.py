@@ -1,7 +1,7 @@
 """grading.report (`make report`): a class with planted mistakes comes out as one diagnosis per mistake.
 
-A class of nine (tests/planted.py: three with the strict mask, two with .any for .all, one with both, one
-measuring by finite differences and leaving markup in a comment, two right, one of them late) is graded by
+A class of ten (tests/planted.py: three with the strict mask, two with .any for .all, one with both, one
+measuring by finite differences and leaving markup in a comment, two right, one of them late, one whose notebook is cut in half) is graded by
 `make grade` and reported by `make report`.
 """
 
@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from answers import mistakes
-from planted import ASSIGNMENT, LATE, MARKUP, PLAN, plant_class
+from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
 
 from grading.report import _shown_message, diagnosis_key
 
@@ -43,8 +43,10 @@ def test_one_group_per_planted_mistake_holding_exactly_its_students(report):
         found = [r for r in rows if r["test"] == test and words in r["message"]]
         assert len(found) == 1, f"{test}: {len(found)} rows name {words!r}: {rows}"
         assert found[0]["student_ids"].split(";") == students and int(found[0]["students"]) == len(students)
-    right = {s for s, planted in PLAN.items() if not planted}
-    assert not right & {s for r in rows for s in r["student_ids"].split(";")}, "a student who passed is in a row"
+    right = {s for s, planted in PLAN.items() if not planted} - {BROKEN}
+    named = {s for r in rows for s in r["student_ids"].split(";")}
+    assert not right & named, "a student who passed is in a row"
+    assert BROKEN not in named, "a rejected submission (graded as the release) is no diagnosis"
     counts = [int(r["students"]) for r in rows]
     assert counts == sorted(counts, reverse=True), "the most common diagnosis comes first"
 
@@ -70,7 +72,9 @@ def test_page_shows_counts_links_lateness_and_no_student_markup(report):
     assert not [link for link in parser.links if link.startswith(("http:", "https:", "//"))], "nothing from a CDN"
     assert any(link.endswith("lessons/relu_at_zero.html#dead-units") for link in parser.links)
     assert LATE in page.split('id="late"')[1], "the late submission is listed"
-    assert "4 of 9" in page, "the strict mask (four students) is counted"
+    assert "4 of 10" in page, "the strict mask (four students of ten) is counted"
+    precheck = page.split('id="precheck"')[1].split('id="late"')[0]
+    assert "rejected" in precheck and BROKEN in precheck, "the pre-check's rejection is shown"
 
 
 def test_diagnosis_key_blanks_numbers_only():
