@@ -122,6 +122,8 @@ def _anonymous_order(student: str) -> str:
 def read_results(root: Path, assignment: str) -> ClassResults:
     """Everything the report shows, from the gradebook, autograded/ and .grading/<assignment>/report.csv."""
     course = Course.load(root, assignment)
+    if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///"):]).is_file():
+        raise ValueError(f"no gradebook at {course.db_url}: run make grade ASSIGNMENT={assignment} first")
     tests = _tests(course)
     scores, passed, late, timestamps, max_score = {}, {}, {}, {}, 0.0
     with Gradebook(course.db_url, course_id=course.course_id) as gb:
