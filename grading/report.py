@@ -27,6 +27,7 @@ import nbformat
 import numpy as np
 from markupsafe import Markup
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from nbgrader.api import Gradebook
 
 from grading.driver import Course
@@ -191,6 +192,8 @@ def _score_figure(results: ClassResults) -> str:
     ax = figure.subplots()
     bins = np.arange(0, results.max_score + 2) - 0.5
     ax.hist(list(results.scores.values()), bins=bins, color="#4c72b0", edgecolor="white")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"score (of {results.max_score:g})")
     ax.set_ylabel("students")
     ax.set_title(f"{results.assignment}: score distribution")
