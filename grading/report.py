@@ -166,8 +166,9 @@ def read_results(root: Path, assignment: str) -> ClassResults:
 
 def item_analysis(results: ClassResults) -> list[dict]:
     """Per test: how many passed, difficulty (the share who passed) and discrimination (point-biserial
-    correlation of passing it with the rest of the score; None where either does not vary)."""
-    students = sorted(results.scores)
+    correlation of passing it with the rest of the score; None where either does not vary). Submissions
+    graded as the release (rejected, failed) say nothing about a test and are left out."""
+    students = sorted(s for s in results.scores if results.statuses.get(s) not in _NOT_ANSWERS)
     rows = []
     for test in results.tests:
         item = np.array([results.passed[s].get(test.grade_id, 0.0) for s in students])

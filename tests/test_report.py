@@ -85,3 +85,11 @@ def test_diagnosis_key_blanks_numbers_only():
     assert diagnosis_key("an object at 0x7f3a2c") == diagnosis_key("an object at 0x55d0e1")
     assert _shown_message([one, "relu'(0) with at_zero=1.0 = 0, expected 1: a strict mask (x > 0)"]) == one
     assert _shown_message([one, two]) == "relu'(0) with at_zero=… = …, expected …: a strict mask (x > 0)"
+
+
+def test_the_overview_names_the_tests_that_do_not_discriminate(report):
+    overview = (report.parent / "class.html").read_text(encoding="utf-8")
+    flat = overview.split('id="flat"')[1]
+    assert "test_forward" in flat and "everyone passes" in flat, "every answer passes test_forward"
+    assert "test_backward_at_zero" not in flat, "test_backward_at_zero separates the class"
+    assert overview.count("<svg") >= 1 and f'href="{ASSIGNMENT}/class.html"' in overview
