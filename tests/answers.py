@@ -10,6 +10,7 @@ import json
 import re
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from grading.bench import reference_solutions
@@ -42,8 +43,6 @@ def graded_cells(assignment: str, key: str | None = None) -> list:
 
 def solutions(assignment: str) -> dict[str, str]:
     """grade_id -> the reference solution of each solution cell, as a learner types it."""
-    import nbformat
-
     found = {}
     for path in sorted((ROOT / "exercises" / assignment).glob("*.ipynb")):
         found.update(reference_solutions(nbformat.read(path, as_version=4)))
