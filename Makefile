@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 RUN    := PATH="$(abspath $(VENV))/bin:$$PATH"
 ASSIGNMENT ?= dying_relu
 
-.PHONY: env chromium sandbox postgres proxy hub book test lab grade bench clean
+.PHONY: env chromium sandbox postgres proxy hub book test lab grade report bench clean
 CHROMIUM := /usr/bin/chromium
 
 env: $(STAMP)
@@ -89,6 +89,11 @@ lab: env
 grade: env sandbox
 	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions in submitted/*/$(ASSIGNMENT)/" >&2; exit 1; }
 	$(RUN) $(PY) -m grading grade $(ASSIGNMENT) $(if $(JOBS),--jobs $(JOBS))
+
+# What the class misunderstood, from what make grade left: .grading/$(ASSIGNMENT)/class.html and misconceptions.csv
+# (grading/report.py); without ASSIGNMENT=, every graded assignment and .grading/class.html, the class across them.
+report: env
+	$(RUN) $(PY) -m grading report $(if $(filter-out file,$(origin ASSIGNMENT)),$(ASSIGNMENT))
 
 # Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader; a class's size.
 bench: env sandbox

@@ -18,6 +18,7 @@ nbgrader itself, so the formgrader and a plain ``nbgrader autograde`` use them t
 ``journal``               which students are done, so a stopped run resumes
 ``merge``                 a student's results moved from a scratch gradebook into the course's
 ``driver``                the parallel run: pre-check, autograde, merge, feedback, export, report
+``report``                ``make report``: what the class misunderstood, from the gradebook and autograded/
 ``bench``                 serial nbgrader against the driver, on generated submissions
 ========================  ========================================================================
 """

@@ -1,4 +1,5 @@
-"""``python -m grading grade <assignment>``: what ``make grade`` runs. ``python -m grading bench``: the benchmark."""
+"""``python -m grading grade <assignment>``: what ``make grade`` runs; ``report [<assignment>]``: ``make report``;
+``bench``: the benchmark."""
 
 from __future__ import annotations
 
@@ -24,7 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeat", type=int, default=1, help="alternating runs of each; the fastest counts")
     bench.add_argument("--jobs", type=int, default=None)
     bench.add_argument("--assignment", action="append", help="only these assignments (default: all)")
+    report = commands.add_parser("report", help="what the class misunderstood: .grading/<assignment>/class.html")
+    report.add_argument("assignment", nargs="?", help="one assignment (default: every graded one, and the overview)")
+    report.add_argument("--root", type=Path, default=Path.cwd(), help="the course directory (default: here)")
     args = parser.parse_args(argv)
+    if args.command == "report":
+        from grading.report import main as write_reports
+
+        try:
+            pages = write_reports(args.root, args.assignment)
+        except ValueError as error:
+            print(f"make report: {error}", file=sys.stderr)
+            return 2
+        print("\n".join(str(page) for page in pages))
+        return 0
     if args.command == "bench":
         from grading.bench import run_bench
 

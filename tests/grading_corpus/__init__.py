@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from grading.bench import reference_solutions
+from hostile import PREAMBLE, hostile_answers
 
 __all__ = ["Context", "Kind", "KINDS", "REFERENCE_SCORE", "RELEASE_SCORE", "GRADED_MARKER", "reference_solutions",
            "write_submission"]
@@ -511,6 +512,9 @@ KINDS = [
          "namespace (get_ipython().user_ns) while the test runs", lambda ctx: {NOTEBOOK: ctx.notebook(REBIND_IN_TEST)}),
     Kind("always_equal", RELEASE_SCORE, "returns float/list/str subclasses equal to anything",
          lambda ctx: {NOTEBOOK: ctx.notebook(ALWAYS_EQUAL)}),
+    Kind("liars", RELEASE_SCORE, "answers that claim to equal anything, to be true, to be any number (read from "
+         "the checker's frames) and to be of class float (tests/hostile.py)",
+         lambda ctx: {NOTEBOOK: ctx.notebook({g: PREAMBLE + s for g, s in hostile_answers("dying_relu", "object").items()})}),
     Kind("ast_transformer", RELEASE_SCORE, "an AST transformer deleting check calls, assert and raise",
          _hostile(AST_TRANSFORMER, NONE_ANSWERS)),
     Kind("blank_cells", RELEASE_SCORE, "an input transformer blanking every later cell",

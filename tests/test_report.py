@@ -1,0 +1,95 @@
+"""grading.report (`make report`): a class with planted mistakes comes out as one diagnosis per mistake.
+
+A class of ten (tests/planted.py: three with the strict mask, two with .any for .all, one with both, one
+measuring by finite differences and leaving markup in a comment, two right, one of them late, one whose notebook is cut in half) is graded by
+`make grade` and reported by `make report`.
+"""
+
+import csv
+from html.parser import HTMLParser
+
+import pytest
+
+from answers import mistakes
+from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
+
+from grading.report import _shown_message, diagnosis_key
+
+pytestmark = pytest.mark.grading
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    return plant_class(tmp_path_factory.mktemp("class"))
+
+
+def _rows(report) -> list[dict]:
+    with open(report / "misconceptions.csv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == ["test", "message", "students", "student_ids"]
+        return list(reader)
+
+
+def test_one_group_per_planted_mistake_holding_exactly_its_students(report):
+    by_name = {m["name"]: m for m in mistakes(ASSIGNMENT)}
+    expected = {}
+    for name in {n for planted in PLAN.values() for n in planted}:
+        students = sorted(s for s, planted in PLAN.items() if name in planted)
+        for test, words in by_name[name]["fails"].items():
+            expected[(test, words)] = students
+    rows = _rows(report)
+    assert len(rows) == len(expected), f"expected {len(expected)} diagnoses, got {[(r['test'], r['message']) for r in rows]}"
+    for (test, words), students in expected.items():
+        found = [r for r in rows if r["test"] == test and words in r["message"]]
+        assert len(found) == 1, f"{test}: {len(found)} rows name {words!r}: {rows}"
+        assert found[0]["student_ids"].split(";") == students and int(found[0]["students"]) == len(students)
+    right = {s for s, planted in PLAN.items() if not planted} - {BROKEN}
+    named = {s for r in rows for s in r["student_ids"].split(";")}
+    assert not right & named, "a student who passed is in a row"
+    assert BROKEN not in named, "a rejected submission (graded as the release) is no diagnosis"
+    counts = [int(r["students"]) for r in rows]
+    assert counts == sorted(counts, reverse=True), "the most common diagnosis comes first"
+
+
+def test_page_shows_counts_links_lateness_and_no_student_markup(report):
+    page = (report / "class.html").read_text(encoding="utf-8")
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.links = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if tag == "a":
+                self.links.append(dict(attrs)["href"])
+
+    parser = Tags()
+    parser.feed(page)
+    assert "script" not in parser.tags and "img" not in parser.tags and "iframe" not in parser.tags
+    assert MARKUP not in page and "&lt;script&gt;" in page, "the student's markup must be shown escaped"
+    assert parser.tags.count("svg") >= 2, "the score distribution and the per-test figure are inline SVG"
+    assert not [link for link in parser.links if link.startswith(("http:", "https:", "//"))], "nothing from a CDN"
+    assert any(link.endswith("lessons/relu_at_zero.html#dead-units") for link in parser.links)
+    assert LATE in page.split('id="late"')[1], "the late submission is listed"
+    assert "4 of 10" in page, "the strict mask (four students of ten) is counted"
+    precheck = page.split('id="precheck"')[1].split('id="late"')[0]
+    assert "rejected" in precheck and BROKEN in precheck, "the pre-check's rejection is shown"
+
+
+def test_diagnosis_key_blanks_numbers_only():
+    one = "relu'(0) with at_zero=1.0 = 0, expected 1: a strict mask (x > 0)"
+    two = "relu'(0) with at_zero=0.375 = 0.5, expected 0.375: a strict mask (x > 0)"
+    assert diagnosis_key(one) == diagnosis_key(two)
+    assert diagnosis_key(one) != diagnosis_key("relu'(0) with at_zero=1.0 = 0, expected 1: a mask x >= 0")
+    assert diagnosis_key("an object at 0x7f3a2c") == diagnosis_key("an object at 0x55d0e1")
+    assert _shown_message([one, "relu'(0) with at_zero=1.0 = 0, expected 1: a strict mask (x > 0)"]) == one
+    assert _shown_message([one, two]) == "relu'(0) with at_zero=… = …, expected …: a strict mask (x > 0)"
+
+
+def test_the_overview_names_the_tests_that_do_not_discriminate(report):
+    overview = (report.parent / "class.html").read_text(encoding="utf-8")
+    flat = overview.split('id="flat"')[1]
+    assert "test_forward" in flat and "everyone passes" in flat, "every answer passes test_forward"
+    assert "test_backward_at_zero" not in flat, "test_backward_at_zero separates the class"
+    assert overview.count("<svg") >= 1 and f'href="{ASSIGNMENT}/class.html"' in overview
