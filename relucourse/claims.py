@@ -327,13 +327,19 @@ def _adam_minus_one() -> _Measured:
     amsgrad, adam = _path(-1.0, "Adam + AMSGrad", 0.01), _path(-1.0, "Adam", 0.01)
     default = _path(-1.0, "Adam + AMSGrad", 0.001)
     holds = _reaches(amsgrad) and _reaches(adam)
+    cross_amsgrad, cross_adam = _first(amsgrad > 0), _first(adam > 0)
+    before = {name: path[step - 1].item() if step > 0 else math.nan  # the last weight left of the kink
+              for name, path, step in (("amsgrad", amsgrad, cross_amsgrad), ("adam", adam, cross_adam))}
     return _Measured(
         f"w0 = -1, Adam lr 0.01 with amsgrad=True (the thread's opt_adam) and without, {SEED_SETTING}",
-        f"AMSGrad crosses 0 after {_steps_text(_first(amsgrad > 0))}, ends at {amsgrad[-1].item():.6f}; plain Adam "
-        f"crosses after {_steps_text(_first(adam > 0))}; at Keras's default lr 0.001 it would stay at "
-        f"{default[-1].item():.3f}",
+        f"AMSGrad crosses 0 after {_steps_text(cross_amsgrad)}, from w = {before['amsgrad']:.1e}, ends at "
+        f"{amsgrad[-1].item():.6f}; plain Adam crosses after {_steps_text(cross_adam)}, from w = {before['adam']:.1e}: "
+        f"both creep up to the kink and cross late, once the second moment has forgotten the early gradients; at "
+        f"Keras's default lr 0.001 AMSGrad would stay at {default[-1].item():.3f}",
         _verdict(holds, fails=not (_reaches(amsgrad) or _reaches(adam))),
-        {"amsgrad_w_end": amsgrad[-1].item(), "adam_w_end": adam[-1].item(), "default_lr_w_end": default[-1].item()})
+        {"amsgrad_w_end": amsgrad[-1].item(), "adam_w_end": adam[-1].item(), "default_lr_w_end": default[-1].item(),
+         "amsgrad_cross_step": float(cross_amsgrad), "amsgrad_w_before": before["amsgrad"],
+         "adam_cross_step": float(cross_adam), "adam_w_before": before["adam"]})
 
 
 @_claim("s2-momentum-minus1", A2, "From w0 = -1, SGD with step size 0.01 and momentum overcomes the flat region.")
