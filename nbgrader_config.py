@@ -65,6 +65,14 @@ c.Autograde.autograde_preprocessors = [
 # keeps each failing test's message: it says in words what went wrong.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
+# The learner's Validate in `make lab` (whose server starts here) judges as grading does: output on stderr fails
+# no test. Only the kernel that Validate starts sends sys.stderr to stdout (classroom/user-config/nbgrader_config.py
+# does the same on the hub).
+c.Validator.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    "--InteractiveShellApp.exec_lines=import sys; sys.stderr = sys.stdout",
+]
+
 # Submissions downloaded from Canvas or Moodle (`nbgrader zip_collect <assignment>`, or `python -m classroom.lms
 # collect`): zips extracted without escaping the folder, links or their modes, each bad entry skipped with its reason;
 # the LMS's file names matched to the gradebook's students (classroom/lms.py).

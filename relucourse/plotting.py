@@ -12,11 +12,15 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from torch import Tensor
 
-__all__ = ["REACHED", "STUCK", "DIVERGED", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape", "plot_paths",
-           "plot_outcomes"]
+__all__ = ["PALETTE", "REACHED", "STUCK", "DIVERGED", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape",
+           "plot_paths", "plot_outcomes"]
 
-REACHED = "#0072B2"  # Okabe–Ito blue: the run reaches the teacher
-STUCK = "#D55E00"  # Okabe–Ito vermillion: the run gets stuck
+# The Okabe–Ito palette (distinguishable with every common colour-vision deficiency): every colour of the course's figures.
+PALETTE = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+           "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999"}  # fmt: skip
+REACHED = PALETTE["blue"]  # the run reaches the teacher
+STUCK = PALETTE["vermillion"]  # the run gets stuck
+DIVERGED = PALETTE["yellow"]  # the run diverges
 
 
 def _numpy(name: str, values: Tensor, ndims: tuple[int, ...]) -> np.ndarray:
@@ -129,7 +133,6 @@ def plot_paths(w_paths: Tensor, b_paths: Tensor, reached: Tensor, *, ax: Axes | 
     return ax
 
 
-DIVERGED = "#F0E442"  # Okabe–Ito yellow: the run diverges
 _OUTCOMES = ((REACHED, "reaches the teacher"), (STUCK, "gets stuck"), (DIVERGED, "diverges"))  # codes 0, 1, 2
 
 

@@ -22,7 +22,8 @@ from relucourse.models import MLP
 pytestmark = pytest.mark.relu_at_zero
 
 # What each spelling must return at exactly 0: PyTorch's documented tie rules for the kinks
-# (strict x > 0 masks give 0, clamp keeps x >= min, maximum splits ties, sign(0) = 0), and the true
+# (strict x > 0 masks give 0, x >= 0 masks 1, clamp keeps x >= min, maximum splits ties while fmax gives a
+# tie to its first argument, threshold passes x > threshold only, sign(0) = 0), and the true
 # derivative for the smooth ones: Φ(0) = 1/2 for gelu, σ(0) = 1/2 for silu and softplus, α e^0 = 1 for elu.
 EXPECTED = {
     "torch.relu(x)": 0.0,
@@ -30,7 +31,10 @@ EXPECTED = {
     "nn.ReLU()(x)": 0.0,
     "x.clamp(min=0)": 1.0,
     "torch.maximum(x, torch.zeros_like(x))": 0.5,
+    "torch.fmax(x, torch.zeros_like(x))": 1.0,
     "torch.where(x > 0, x, 0)": 0.0,
+    "torch.where(x >= 0, x, 0)": 1.0,
+    "F.threshold(x, 0, 0)": 0.0,
     "x * (x > 0)": 0.0,
     "(x + x.abs()) / 2": 0.5,
     "F.relu6(x)": 0.0,

@@ -43,3 +43,40 @@ def test_lessons_open_as_notebooks_with_a_viewer_the_pinned_jupytext_provides():
     factories = {name for js in extension.glob("*.js") for name in re.findall(r'FACTORY="([^"]+)"', js.read_text(errors="replace"))}
     assert factories, f"no jupytext Lab extension in {extension}"
     assert viewers.get("markdown") in factories, f"overrides.json opens Markdown with {viewers}; jupytext provides {factories}"
+
+
+LAUNCH = re.compile(r'href="(https://(?:mybinder\.org|colab\.research\.google\.com|hub\.example\.org)[^"]+)"')
+
+
+def launch_links(page: Path) -> dict[str, str]:
+    """The page's launch buttons: Binder, JupyterHub and Colab, by the host they open."""
+    links = {}
+    for link in LAUNCH.findall(page.read_text()):
+        links.setdefault("binder" if "mybinder.org" in link else "colab" if "colab." in link else "hub", link.replace("&amp;", "&"))
+    return links
+
+
+def test_each_launch_button_opens_a_file_that_exists_and_colabs_installs_the_course(built_course, monkeypatch):
+    course = built_course.path
+    import yaml
+
+    repository = yaml.safe_load((course / "_config.yml").read_text())["repository"]
+    slug = repository["url"].removeprefix("https://github.com/").rstrip("/")
+    for name in ("lessons/convergence", "lessons/optimizers", "release/dying_relu/dying_relu"):
+        links = launch_links(course / "_build/html" / f"{name}.html")
+        assert set(links) == {"binder", "hub", "colab"}, f"{name}: launch buttons {links}"
+        source = f"{name}.md" if name.startswith("lessons/") else f"{name}.ipynb"
+        assert links["binder"] == f"https://mybinder.org/v2/gh/{slug}/{repository['branch']}?urlpath=lab/tree/{source}"
+        assert (course / source).exists(), f"Binder opens {source}, which the course does not have"
+        assert f"repo=https%3A//github.com/{slug}" in links["hub"] and f"urlpath=lab/tree/{slug.split('/')[1]}/{source}" in links["hub"]
+        published = links["colab"].split("/blob/gh-pages/", 1)[1]
+        notebook = json.loads((course / "_build/html" / published).read_text())
+        first = "".join(notebook["cells"][0]["source"])
+        assert notebook["cells"][0]["cell_type"] == "code" and "pip" in first, f"{published}: no install cell first"
+        assert f"relucourse @ git+{repository['url']}@{repository['branch']}" in first, f"{published} installs {first}"
+        pin = next(line for line in (course / "constraints.txt").read_text().split() if line.startswith("myst-nb=="))
+        assert pin in first, f"{published}: myst-nb is not installed at the course's pin {pin}"
+        calls = []
+        monkeypatch.setattr("subprocess.run", lambda *args, **kw: calls.append(args))
+        exec(compile(first, published, "exec"), {})  # here both are installed: the cell must install nothing
+        assert not calls, f"{published}: the install cell reinstalls where the course is installed: {calls}"

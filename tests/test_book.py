@@ -76,3 +76,15 @@ def test_a_package_change_reruns_the_lessons_that_import_it(tmp_path):
         source.write("\n# a change to the package\n")
     assert executed(build_book(course)) == {f"{lesson}.md"}, "a package change did not re-execute the lesson"
     assert not executed(build_book(course)), "the lesson was executed again with nothing changed"
+
+
+def test_predict_then_run_answers_are_folded_with_their_numbers(course):
+    """Each answer is a <details> element the browser folds: no kernel needed, its glued numbers and maths rendered."""
+    course, _ = course
+    for name in (n for n in toc_files() if n.startswith("lessons/")):
+        page = (course / "_build/html" / f"{name}.html").read_text()
+        answers = re.findall(r'<details class="predict"><summary>Answer</summary>(.*?)</details>', page, re.DOTALL)
+        assert 2 <= len(answers) <= 4, f"{name}: {len(answers)} folded answers in the page"
+        for answer in answers:
+            assert "<p>" in answer, f"{name}: an answer is not rendered as a paragraph inside its <details>: {answer[:200]}"
+            assert "{glue:" not in answer and "{doc}" not in answer, f"{name}: a role left unresolved: {answer[:200]}"

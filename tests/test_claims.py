@@ -166,6 +166,9 @@ def test_runs_from_minus_one(report):
     assert report["s2-adam-minus1"].verdict == "holds"
     assert abs(report["s2-adam-minus1"].numbers["amsgrad_w_end"] - 1) < 1e-3
     assert report["s2-adam-minus1"].numbers["default_lr_w_end"] < 0
+    for name in ("adam", "amsgrad"):  # late and from close by: steps of 0.01 over the distance 1 would take 100
+        assert report["s2-adam-minus1"].numbers[f"{name}_cross_step"] > 200
+        assert -1e-3 < report["s2-adam-minus1"].numbers[f"{name}_w_before"] < 0
     assert report["s2-momentum-minus1"].verdict == "holds"
     assert abs(report["s2-momentum-minus1"].numbers["w_end"] - 1) < 1e-3
 

@@ -5,9 +5,13 @@
    so no page shows a figure from an old version of the package.
 3. jupyter-book builds, warnings as errors. The kernels that execute the lessons start with progress
    bars switched off: a page would show a bar as noise, and no one watches it.
+4. Each notebook the book publishes under _sources/ (what the Colab button opens) gets a first cell that
+   installs the course's package from the repository, and myst-nb, at the course's pins, where they are
+   missing (on Colab; in Binder, on the hub and in `make lab` they are there and the cell does nothing).
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -36,6 +40,14 @@ def _silent_init(self, *args, **kwargs):
 
 
 tqdm.std.tqdm.__init__ = _silent_init
+"""
+
+
+COLAB_CELL = """\
+# On Colab: the course's package and myst-nb (the lessons' glue), at the course's pins. Elsewhere they are installed already.
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("relucourse") is None or importlib.util.find_spec("myst_nb") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", {packages}], check=True)
 """
 
 
@@ -83,6 +95,27 @@ def quiet_kernels() -> dict[str, str]:
     return {**os.environ, "IPYTHONDIR": str(IPYTHONDIR)}
 
 
+def colab_packages() -> list[str]:
+    """The course's package from its repository (_config.yml's repository) and myst-nb at constraints.txt's pin."""
+    import yaml
+
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line)
+    return [f"relucourse @ git+{repository['url'].rstrip('/')}@{repository.get('branch', 'main')}", f"myst-nb=={pins['myst-nb']}"]
+
+
+def install_cell_for_colab() -> None:
+    """Put COLAB_CELL first in every notebook published under _build/html/_sources/ (once)."""
+    cell = {"cell_type": "code", "execution_count": None, "id": "colab-install", "metadata": {"tags": ["colab-install"]},
+            "outputs": [], "source": COLAB_CELL.format(packages=", ".join(map(repr, colab_packages())))}
+    for path in (BUILD / "html" / "_sources").rglob("*.ipynb"):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        if not notebook["cells"] or notebook["cells"][0].get("id") != "colab-install":
+            notebook["cells"].insert(0, cell)
+            notebook["nbformat_minor"] = max(notebook.get("nbformat_minor", 5), 5)  # cell ids: nbformat 4.5
+            path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
 def run(command: list, env: dict[str, str] | None = None) -> None:
     subprocess.run([str(c) for c in command], cwd=ROOT, check=True, env=env)
 
@@ -91,6 +124,7 @@ def main() -> None:
     release_student_copies()
     forget_stale_executions()
     run([BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"], env=quiet_kernels())
+    install_cell_for_colab()
     CACHE.mkdir(parents=True, exist_ok=True)
     FINGERPRINT.write_text(package_fingerprint())
     print(f"\nThe book: {BUILD / 'html' / 'index.html'}")

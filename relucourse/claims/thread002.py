@@ -328,16 +328,23 @@ def adam_slower() -> Measured:
     A2,
     "From w0 = -1, Adam with step size 0.01 overcomes the flat region.",
     setting="w0 = -1, Adam lr 0.01 with amsgrad=True (the thread's opt_adam) and without, {seed_setting}",
-    measured="AMSGrad crosses 0 after {amsgrad_cross}, ends at {amsgrad_w_end:.6f}; plain Adam crosses after "
-    "{adam_cross}; at Keras's default lr 0.001 it would stay at {default_lr_w_end:.3f}",
+    measured="AMSGrad crosses 0 after {amsgrad_cross}, from w = {amsgrad_w_before:.1e}, ends at {amsgrad_w_end:.6f}; "
+    "plain Adam crosses after {adam_cross}, from w = {adam_w_before:.1e}: both creep up to the kink and cross late, "
+    "once the second moment has forgotten the early gradients; at Keras's default lr 0.001 AMSGrad would stay at "
+    "{default_lr_w_end:.3f}",
 )
 def adam_minus_one() -> Measured:
     amsgrad, adam = _path(-1.0, "Adam + AMSGrad", 0.01), _path(-1.0, "Adam", 0.01)
     default = _path(-1.0, "Adam + AMSGrad", 0.001)
+    crossings = {"amsgrad": (amsgrad, _first(amsgrad > 0)), "adam": (adam, _first(adam > 0))}
+    numbers = {"amsgrad_w_end": amsgrad[-1].item(), "adam_w_end": adam[-1].item(), "default_lr_w_end": default[-1].item()}
+    for name, (path, step) in crossings.items():
+        numbers[f"{name}_cross_step"] = float(step)
+        numbers[f"{name}_w_before"] = path[step - 1].item() if step > 0 else math.nan  # the last weight left of the kink
     return Measured(
         verdict(_reaches(amsgrad) and _reaches(adam), fails=not (_reaches(amsgrad) or _reaches(adam))),
-        {"amsgrad_w_end": amsgrad[-1].item(), "adam_w_end": adam[-1].item(), "default_lr_w_end": default[-1].item()},
-        {"amsgrad_cross": _steps_text(_first(amsgrad > 0)), "adam_cross": _steps_text(_first(adam > 0))},
+        numbers,
+        {f"{name}_cross": _steps_text(step) for name, (_, step) in crossings.items()},
     )
 
 
