@@ -191,7 +191,7 @@ def assert_legitimate_outputs_show(page, where: str) -> None:
     assert plots >= 1, f"{where}: the matplotlib plot is not shown"
 
 
-def test_the_pages_carry_no_active_content(course):
+def test_the_feedback_page_carries_no_active_content(course):
     feedback = (course / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert not active_content(feedback), active_content(feedback)
     assert active_content(f'<img src=x onerror="{ACTIVE_MARKER}">'), "the check finds nothing: it tests nothing"
@@ -237,3 +237,17 @@ def test_jupyterlab_works_under_the_policy_and_opens_the_autograded_notebook_ine
     assert not refused, f"JupyterLab broke under the policy: {refused[:3]}"
     assert_nothing_ran(context, page, listener, "JupyterLab")
     context.close()
+
+
+def test_the_course_markdown_renders_as_without_the_sanitizer():
+    """Math, code and headings of every exercise reach the page as nbconvert renders them: nothing is escaped twice."""
+    from nbconvert import HTMLExporter
+
+    from grading.feedback import inert_html
+
+    exporter = HTMLExporter()
+    for path in sorted((ROOT / "exercises").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                rendered = exporter.markdown2html({"cell": cell}, cell.source)
+                assert inert_html(rendered) == rendered, f"{path.name}: {cell.source[:80]!r}"
