@@ -28,7 +28,7 @@ for _root in (os.path.dirname(os.path.abspath(__file__)),
         break
 try:
     from grading.execute import GuardedExecute
-    from grading.feedback import HideHiddenTests
+    from grading.feedback import HideHiddenTests, InertMarkdown, InertOutput
     from grading.repair import RepairCells
     from grading.scoring import SaveGrades
 except ImportError as _error:  # nbgrader would carry on without this file: stop instead of grading unguarded
@@ -64,6 +64,10 @@ c.Autograde.autograde_preprocessors = [
 # stock nbgrader shows them to the learner (jupyter/nbgrader#917). grading.feedback removes them, and
 # keeps each failing test's message: it says in words what went wrong.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# What a submission displays is shown inert on every HTML page nbgrader makes of it (the feedback, the formgrader's
+# view, which the instructor's own server serves): outputs and markdown through nbconvert's sanitizer (grading.feedback).
+c.HTMLExporter.preprocessors = [InertOutput]
+c.HTMLExporter.filters = {"markdown2html": InertMarkdown}
 
 # The learner's Validate in `make lab` (whose server starts here) judges as grading does: output on stderr fails
 # no test. Only the kernel that Validate starts sends sys.stderr to stdout (classroom/user-config/nbgrader_config.py

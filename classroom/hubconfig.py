@@ -17,7 +17,8 @@ from classroom.course import COURSE_ID, INSTRUCTORS_GROUP, STUDENTS_GROUP, Cours
 HERE = Path(__file__).resolve().parent
 # Lab and server settings of every user server: no formgrader of their own (the course's is a service).
 USER_CONFIG = HERE / "user-config"
-# The formgrader service's: embeddable in its own JupyterLab (JupyterHub >= 4.1 sends frame-ancestors 'none').
+# The formgrader service's: embeddable in its own JupyterLab (JupyterHub >= 4.1 sends frame-ancestors 'none'); both
+# send CONTENT_SECURITY_POLICY.
 FORMGRADER_CONFIG = HERE / "formgrader-config"
 PROXY = HERE / "node_modules" / ".bin" / "configurable-http-proxy"
 FORMGRADER_URL = f"/services/{COURSE_ID}/formgrader/"
@@ -25,6 +26,24 @@ FORMGRADER_URL = f"/services/{COURSE_ID}/formgrader/"
 MEMORY_LIMIT = "2G"  # one user server with a lesson's kernel (torch imported) stays well below: book/instructor.md
 CPU_LIMIT = 1.0
 IDLE_TIMEOUT_S = 3600  # a server idle for an hour is stopped; the student's files stay
+
+# What the hub and every server it starts send as Content-Security-Policy (user-config/ and formgrader-config/ read it
+# too): nothing leaves for another origin (connect, images, frames, forms), no plugins, framed by the hub's pages only.
+# Scripts stay 'unsafe-inline' and 'unsafe-eval' because JupyterLab, the hub and nbgrader's pages need them; student
+# output is kept inert by sanitizing it where pages are made (grading.feedback), not by this header.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdnjs.cloudflare.com",  # nbconvert pages' MathJax
+    "style-src 'self' 'unsafe-inline' https://cdnjs.cloudflare.com",
+    "font-src 'self' data: https://cdnjs.cloudflare.com",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+])
 
 
 def configure(c, course: Course) -> None:
@@ -49,6 +68,7 @@ def configure(c, course: Course) -> None:
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
         },
     ]
+    c.JupyterHub.tornado_settings = {"headers": {"Content-Security-Policy": CONTENT_SECURITY_POLICY}}
     c.Spawner.default_url = "/lab"
     c.Spawner.mem_limit = MEMORY_LIMIT
     c.Spawner.cpu_limit = CPU_LIMIT

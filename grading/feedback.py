@@ -1,20 +1,31 @@
-"""Feedback that says which tests failed and why, without the hidden tests.
+"""Pages made from a submission: feedback without the hidden tests, and student output shown inert.
 
 Feedback is rendered from the autograded notebook, into which autograde put the hidden tests back;
 stock nbgrader shows them to the learner (jupyter/nbgrader#917, #1363). :class:`HideHiddenTests`
 drops the hidden regions from the cells' code, keeps only ``Error: message`` of a failing test cell
 (a traceback quotes the cell's code, hidden part included; the message says in words what is wrong),
 and blanks any line of hidden-test code that learner code managed to print into an output.
+
+What a submission displays is the student's HTML, and nbconvert writes it into the page as it is: in the
+feedback, and in the formgrader's view, served from the instructor's own Jupyter server, where a script
+would act with the instructor's session. :class:`InertOutput` (nbconvert's own sanitizer, bleach, with what
+course pages legitimately show) cleans every output and drops every mimetype that could run (JavaScript,
+widgets); :class:`InertMarkdown` cleans markdown after it is rendered, so that its math and code reach the
+renderer unescaped. nbgrader_config.py sets both on every HTMLExporter: nbgrader's feedback and its formgrader.
 """
 
 from __future__ import annotations
 
 import re
 
+import bleach
+import jinja2
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import List
+from traitlets.config import LoggingConfigurable
 
-__all__ = ["HideHiddenTests", "hidden_lines"]
+__all__ = ["HideHiddenTests", "InertMarkdown", "InertOutput", "hidden_lines", "inert_html"]
 
 REDACTED = "[hidden test code removed]"
 MIN_LINE = 12  # shorter lines (``for x in xs:``) are not specific enough to redact
@@ -67,3 +78,56 @@ class HideHiddenTests(ClearHiddenTests):
             return text
         return "\n".join(REDACTED if any(h in ANSI.sub("", line) for h in self._hidden) else line
                          for line in text.split("\n"))
+
+
+# What text, tables, images and rendered markdown need; no script, style, form, frame or object, no event handler.
+TAGS = {*bleach.ALLOWED_TAGS, "p", "div", "span", "pre", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "img", "table",
+        "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "sub", "sup", "dl", "dt", "dd", "del", "s", "u", "small"}
+ATTRIBUTES = {"*": {"class", "title"}, "a": {"href"}, "img": {"src", "alt", "width", "height"},
+              "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}, "ol": {"start"},
+              **{f"h{level}": {"id"} for level in range(1, 7)}}  # the headings' anchors
+DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,", re.IGNORECASE)  # inline images; not svg, not text/html
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    if value.strip().lower().startswith("data:"):  # bleach checks the scheme of href and src: data: only for images
+        return tag == "img" and name == "src" and bool(DATA_IMAGE.match(value.strip()))
+    return name in ATTRIBUTES["*"] or name in ATTRIBUTES.get(tag, ())
+
+
+_CLEANER = bleach.Cleaner(tags=TAGS, attributes=_allowed, protocols={*bleach.ALLOWED_PROTOCOLS, "data"})
+
+
+def inert_html(html: str) -> str:
+    """`html` with every tag, attribute and URL scheme outside the allow-list escaped: it shows, and runs nothing."""
+    return _CLEANER.clean(html)
+
+
+class InertOutput(SanitizeHTML):
+    """nbconvert's sanitizer with the course's allow-list: HTML outputs cleaned, mimetypes that could run dropped.
+
+    SVG stays: the templates embed it as an <img>, where its scripts do not run. Markdown (cells and outputs) is
+    left to :class:`InertMarkdown`: cleaned as HTML before rendering, its math and code would show entities.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.safe_output_keys = {*self.safe_output_keys, "image/svg+xml", "text/markdown"}
+        self.sanitized_output_types = {"text/html"}
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+    def sanitize_html_tags(self, html_str):
+        return inert_html(html_str)
+
+
+class InertMarkdown(LoggingConfigurable):
+    """The exporter's own markdown2html, then :func:`inert_html`: a Jinja filter (nbconvert makes it with parent=exporter)."""
+
+    jinja_pass_arg = jinja2.pass_context(lambda: None).jinja_pass_arg  # Jinja hands the template's context to __call__
+
+    def __call__(self, context, source):
+        return inert_html(self.parent.markdown2html(context, source))

@@ -194,6 +194,15 @@ def test_output_is_capped(corpus):
         assert page.stat().st_size < 3 * 2**20, f"{student}: the feedback page is {page.stat().st_size} bytes"
 
 
+def test_no_feedback_page_carries_active_content(corpus):
+    from test_inert_output import active_content
+
+    for kind in KINDS:
+        page = corpus.course / "feedback" / kind.name / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        live = active_content(page.read_text()) if page.exists() else []
+        assert not live, f"the feedback of {kind.name} runs or loads what the submission displays: {live[:2]}"
+
+
 def test_feedback_says_why_without_hidden_code(corpus):
     from test_nbgrader_pipeline import hidden_test_lines, html_text
 

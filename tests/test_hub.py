@@ -233,6 +233,17 @@ def test_students_get_403_from_the_formgrader_and_instructors_get_it(hub, cycle)
     assert set(hub.students[:3]) <= {s["student"] for s in listed}
 
 
+def test_every_server_of_the_hub_sends_the_content_security_policy(hub, cycle):
+    """The hub's pages, a student's JupyterLab and the formgrader service: nothing to another site, no plugins."""
+    pages = {"hub": hub.session(hub.students[0]).get(f"{hub.url}hub/home"),
+             "student's server": hub.lab(hub.students[0]).get("lab"),
+             "formgrader": hub.session(hub.instructor).get(f"{hub.url}services/{COURSE}/formgrader/")}
+    for where, page in pages.items():
+        policy = page.headers.get("Content-Security-Policy", "")
+        for rule in ("connect-src 'self'", "object-src 'none'", "frame-ancestors 'self'"):
+            assert rule in policy, f"{where} ({page.url}): no {rule} in {policy!r}"
+
+
 def test_nothing_in_the_course_directory_is_readable_by_a_student_but_the_packages(hub, cycle):
     """Every path in the course directory, tried by a student's account: only relucourse/ and classroom/ open."""
     paths = [str(p) for p in hub.course_dir.rglob("*") if not p.is_symlink()]

@@ -99,7 +99,8 @@ def test_engine_reproduces_the_seed_run_of_the_training_loop():
             optimizer=torch.optim.SGD(student.parameters(), lr=0.01),
             steps=steps,
         )
-        torch.testing.assert_close(result.w_path[:, 0, 0, s], history.params["weight"][:, 0], rtol=1e-5, atol=1e-6)
+        # float32, 1000-term means in another order: ≲ log2(1000)·2⁻²⁴ a step, √300 steps of random sign ≈ 1e-5
+        torch.testing.assert_close(result.w_path[:, 0, 0, s], history.params["weight"][:, 0], rtol=2e-5, atol=2e-5)
 
 
 def test_outcomes_of_gradient_descent_follow_the_step_size():

@@ -25,8 +25,8 @@ import nbformat
 from grading.bench import reference_solutions
 from hostile import PREAMBLE, hostile_answers
 
-__all__ = ["Context", "Kind", "KINDS", "REFERENCE_SCORE", "RELEASE_SCORE", "GRADED_MARKER", "reference_solutions",
-           "write_submission"]
+__all__ = ["Context", "Kind", "KINDS", "REFERENCE_SCORE", "RELEASE_SCORE", "GRADED_MARKER", "ACTIVE_MARKER",
+           "ACTIVE_OUTPUTS", "LEGITIMATE_OUTPUT", "active_cell", "reference_solutions", "write_submission"]
 
 NOTEBOOK = "dying_relu.ipynb"
 SOURCE = Path(__file__).resolve().parents[2] / "exercises" / "dying_relu" / NOTEBOOK
@@ -468,6 +468,48 @@ def tampered_schema(ctx: Context) -> dict:
 
 # --- broken files ----------------------------------------------------------------------------------
 
+# --- active output: what a page of the submission shows must run nothing (tests/test_inert_output.py) ----------------
+# If it ever runs, each payload sets the page's title to ACTIVE_MARKER, writes a cookie and calls the test's server.
+ACTIVE_MARKER = "ACTIVE-OUTPUT-RAN"
+_RUN = "document.title='{marker}';document.cookie='{marker}=1';fetch('http://127.0.0.1:{port}/{marker}')"
+# kind -> (cell type, what the cell displays: a MIME bundle, or a markdown cell's source)
+ACTIVE_OUTPUTS = {
+    "html_script": ("code", {"text/html": f"<script>{_RUN}</script>"}),
+    "html_event_handler": ("code", {"text/html": f'<img src="missing.png" onerror="{_RUN}">'}),
+    "javascript_url": ("code", {"text/html": f'<a href="javascript:{_RUN}">open</a>'}),
+    "html_iframe": ("code", {"text/html": f'<iframe srcdoc="<script>parent.{_RUN}</script>"></iframe>'}),
+    "svg_script": ("code", {"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{_RUN}" width="10" '
+                                             f'height="10"><script>{_RUN}</script><rect width="10" height="10"/></svg>'}),
+    "javascript_output": ("code", {"application/javascript": _RUN}),
+    "widget_output": ("code", {"application/vnd.jupyter.widget-view+json":
+                               {"model_id": "0", "version_major": 2, "version_minor": 0}}),
+    "markdown_output": ("code", {"text/markdown": f'<img src="missing.png" onerror="{_RUN}">'}),
+    "markdown_cell_html": ("markdown", f'A note. <img src="missing.png" onerror="{_RUN}"> <script>{_RUN}</script>'),
+}
+# what a page must still show: text, a table, LaTeX and a matplotlib plot (inline: the grading kernel sets Agg)
+LEGITIMATE_OUTPUT = ("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import HTML, Latex, display\n"
+                     "display(HTML('<table><tr><th>w</th><th>loss</th></tr><tr><td>LEGIT-CELL</td><td>0.5</td></tr></table>'))\n"
+                     "display(Latex(r'$w^2 + 1$'))\nplt.plot([0, 1], [1, 0])\nplt.show()\nprint('LEGIT-TEXT')\n")
+
+
+def active_cell(kind: str, ctx: Context) -> nbformat.NotebookNode:
+    """The learner's cell of an ACTIVE_OUTPUTS kind: a code cell that displays its bundle, or a markdown cell."""
+    cell_type, shown = ACTIVE_OUTPUTS[kind]
+    shown = json.loads(json.dumps(shown).replace("{marker}", ACTIVE_MARKER).replace("{port}", str(ctx.port)))
+    if cell_type == "markdown":
+        return nbformat.v4.new_markdown_cell(shown)
+    bundle = {**shown, "text/plain": f"<{kind}>"}
+    return nbformat.v4.new_code_cell(f"from IPython.display import display\ndisplay({bundle!r}, raw=True)\n")
+
+
+def _displaying(kind: str) -> Callable[[Context], dict]:
+    def make(ctx: Context) -> dict:
+        nb = ctx.notebook()
+        nb.cells.append(active_cell(kind, ctx))
+        return {NOTEBOOK: nb}
+    return make
+
+
 def empty_file(ctx: Context) -> dict:
     return {NOTEBOOK: b""}
 
@@ -557,6 +599,9 @@ KINDS = [
     Kind("tampered_schema", REFERENCE_SCORE, "correct, nbgrader schema_version 99 in every cell", tampered_schema),
     Kind("deleted_tests_correct", REFERENCE_SCORE, "correct, with test cells and checkers deleted",
          deleted_tests(None)),
+    # active output on a correct answer: graded as it is, shown inert (tests/test_inert_output.py)
+    *(Kind(kind, REFERENCE_SCORE, f"correct, and displays active content: {kind}", _displaying(kind))
+      for kind in ACTIVE_OUTPUTS),
     # broken files
     Kind("empty_file", RELEASE_SCORE, "a 0-byte notebook", empty_file, rejected=True),
     Kind("not_json", RELEASE_SCORE, "a notebook cut in half", not_json, rejected=True),
