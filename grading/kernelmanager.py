@@ -1,11 +1,13 @@
-"""The kernel manager nbgrader uses at grading time: the guarded kernel, started inside the sandbox.
+"""The kernel manager nbgrader uses at grading time: a guarded kernel, forked warm by this process's kernel server.
 
-Whatever kernel the submitted notebook names, the grader starts ``python -m grading.kernel`` from the
-course's environment. With ``sandbox`` on (the default) it runs under bubblewrap (see
-:mod:`grading.sandbox`), which dies with the grader, with ``timeout`` inside; it talks to the grader over ZeroMQ *ipc* sockets in a
-private directory (TCP would need the host's network), and is interrupted by a message, not a signal.
-Its environment is built from scratch: nothing of the grader's (no ``NBGRADER_EXECUTION``, no database
-password) reaches learner code.
+Whatever kernel the submitted notebook names, the grader starts :mod:`grading.kernel` from the course's
+environment. With ``sandbox`` on (the default) each grading process starts one :class:`KernelServer`
+under bubblewrap (see :mod:`grading.sandbox`), which dies with the grader, in a pids cgroup of its own
+where one is writable; each kernel is forked by it (:mod:`grading.forkserver`), and the "kernel process"
+jupyter_client watches is the small launcher that asked for it: killing it kills the kernel. Kernels talk
+to the grader over ZeroMQ *ipc* sockets in their own folder (TCP would need the host's network) and are
+interrupted by a message, not a signal. Their environment is built from scratch: nothing of the grader's
+(no ``NBGRADER_EXECUTION``, no database password) reaches learner code.
 """
 
 from __future__ import annotations

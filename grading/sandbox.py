@@ -1,14 +1,14 @@
-"""The bubblewrap command line that confines one grading kernel.
+"""The bubblewrap command line that confines a kernel server (:mod:`grading.forkserver`) and the kernels it forks.
 
-Inside, the kernel sees: the Python installation and the course's virtual environment, read-only; a
-few files of ``/etc`` (the dynamic loader's cache, time zone, user names); its working directory,
-an empty size-capped tmpfs holding read-only copies of the assignment's data files; a size-capped
-``/tmp``; and the private directory of its own ZeroMQ sockets. Nothing else of the host: not
+Inside, the server sees: the Python installation and the course's virtual environment, read-only; a
+few files of ``/etc`` (the dynamic loader's cache, time zone, user names); a size-capped ``/tmp`` and
+home; and the host folder of its own and its kernels' ZeroMQ sockets. Nothing else of the host: not
 ``exercises/`` (solutions, hidden tests), not the gradebook, not the other submissions, not the
 instructor's home. New user, pid, network, IPC, UTS and cgroup namespaces (no network at all, not
-even the host's loopback), all capabilities dropped, no nested user namespaces, killed with its
-parent. ``prlimit`` caps its address space (memory), the size of any file it writes, its open files
-and core dumps; the kernel manager puts ``timeout`` inside for a wall-clock cap.
+even the host's loopback), every capability dropped but the three the server needs to confine each
+kernel in namespaces of its own (the kernel drops them too), killed with its parent. ``prlimit`` caps
+its open files and core dumps; the server sets each kernel's memory, file-size, file-count and
+process caps, and its wall-clock limit.
 """
 
 from __future__ import annotations
