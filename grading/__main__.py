@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--force", action="store_true", help="grade again students the journal has as done")
     grade.add_argument("--no-progress", action="store_true", help="no progress bars")
     bench = commands.add_parser("bench", help="make grade against stock nbgrader, on generated submissions")
-    bench.add_argument("--submissions", type=int, default=60, help="generated submissions per assignment")
+    bench.add_argument("--submissions", type=int, default=24, help="generated submissions per assignment")
     bench.add_argument("--jobs", type=int, default=None)
     bench.add_argument("--assignment", action="append", help="only these assignments (default: all)")
     args = parser.parse_args(argv)

@@ -32,8 +32,10 @@ print("{}")
 """
 
 LOOK = """
-import json, numpy, os, sys, threading, torch
+import ctypes, json, numpy, os, sys, threading, torch
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 print(json.dumps({
+    "capabilities": int(status["CapEff"], 16), "new_user_namespace": ctypes.CDLL(None).unshare(0x10000000),
     "numpy": hasattr(numpy, "leftover"), "relu": float(torch.relu(torch.tensor(-1.0))),
     "module": "leftover_module" in sys.modules, "allclose": callable(numpy.allclose), "threads": threading.active_count(),
     "files": [p for p in ("/tmp/leftover", os.path.expanduser("~/leftover"), "leftover.txt") if os.path.exists(p)],
@@ -110,6 +112,7 @@ def workdir(tmp_path) -> Path:
 
 def test_a_kernel_leaves_nothing_to_the_next(workdir):
     before, server = run(workdir, LOOK)
+    assert before["capabilities"] == 0 and before["new_user_namespace"] == -1, f"a kernel keeps privileges: {before}"
     _, server_after_leaving = run(workdir, LEAVE)
     after, server_after_looking = run(workdir, LOOK)
     assert server == server_after_leaving == server_after_looking, "the kernels should come from one warm server"
