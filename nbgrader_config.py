@@ -44,7 +44,8 @@ if os.environ.get("RELUCOURSE_DB_URL"):
     c.CourseDirectory.db_url = os.environ["RELUCOURSE_DB_URL"]
 
 # Autograding runs each notebook in a fresh, sandboxed kernel (grading.kernelmanager: bubblewrap, no
-# network, only its own files; memory and time caps). A notebook takes a few seconds; a cell still
+# network, only its own files; memory, file, process and time caps), forked warm from a server that imported
+# numpy and torch once (grading.forkserver), so a plain `nbgrader autograde` is faster too. A notebook takes a few seconds; a cell still
 # running after a minute is a learner's endless loop: it is interrupted and recorded as an error in
 # that cell, and a kernel that ignores the interrupt or dies is replaced (grading.execute).
 c.Execute.timeout = 60

@@ -7,8 +7,9 @@ nbgrader itself, so the formgrader and a plain ``nbgrader autograde`` use them t
 ``precheck``              a submitted folder repaired or rejected, file by file, before nbgrader
 ``repair``                nbgrader metadata set back to the gradebook's, lost cells put back (in nbgrader)
 ``notes``                 the *Grading notes* cell telling the learner what was repaired
-``sandbox``               the bubblewrap command line confining a kernel
-``kernelmanager``         the kernel manager starting the guarded kernel in the sandbox
+``sandbox``               the bubblewrap command line confining the kernel server
+``forkserver``            the kernel server: torch imported once, a fresh confined kernel forked per notebook
+``kernelmanager``         the kernel manager asking this process's server for a guarded kernel
 ``kernel``                the guarded kernel: answers the grader's requests, runs tests in their own namespace
 ``guard``                 snapshot, restore and check of what tests rely on
 ``protocol``              the wire format of the grader's requests to the kernel
@@ -19,6 +20,6 @@ nbgrader itself, so the formgrader and a plain ``nbgrader autograde`` use them t
 ``merge``                 a student's results moved from a scratch gradebook into the course's
 ``driver``                the parallel run: pre-check, autograde, merge, feedback, export, report
 ``report``                ``make report``: what the class misunderstood, from the gradebook and autograded/
-``bench``                 serial nbgrader against the driver, on generated submissions
+``bench``                 stock nbgrader against the driver, on generated submissions, with the lower bound
 ========================  ========================================================================
 """

@@ -20,9 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--jobs", type=int, default=None, help="parallel workers (default: one per core)")
     grade.add_argument("--force", action="store_true", help="grade again students the journal has as done")
     grade.add_argument("--no-progress", action="store_true", help="no progress bars")
-    bench = commands.add_parser("bench", help="serial nbgrader against the parallel driver, on generated submissions")
-    bench.add_argument("--submissions", type=int, default=12, help="generated submissions per assignment")
-    bench.add_argument("--repeat", type=int, default=1, help="alternating runs of each; the fastest counts")
+    bench = commands.add_parser("bench", help="make grade against stock nbgrader, on generated submissions")
+    bench.add_argument("--submissions", type=int, default=24, help="generated submissions per assignment")
     bench.add_argument("--jobs", type=int, default=None)
     bench.add_argument("--assignment", action="append", help="only these assignments (default: all)")
     report = commands.add_parser("report", help="what the class misunderstood: .grading/<assignment>/class.html")
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from grading.bench import run_bench
 
-        return run_bench(args.submissions, args.jobs, args.assignment, args.repeat)
+        return run_bench(args.submissions, args.jobs, args.assignment)
     from grading.driver import grade_assignment
 
     start = time.monotonic()

@@ -160,8 +160,8 @@ def _grade(course: Course, students: list[str], jobs: int, force: bool, progress
                 for s in students if s not in todo]
     stale = [o.student for o in outcomes if not _has_feedback(course, o.student)] if feedback else []
     if todo or stale:
-        _STATE.update(course=course, template=_make_template(course) if todo else None, keys=keys, feedback=feedback)
-        outcomes += _grade_all(course, todo, stale, jobs, journal, progress)
+        work = Work(course, _make_template(course) if todo else None, keys, feedback)
+        outcomes += _grade_all(work, todo, stale, jobs, journal, progress)
     _export(course)
     _write_report(course, sorted(outcomes, key=lambda o: o.student))
     return sorted(outcomes, key=lambda o: o.student)
@@ -169,22 +169,30 @@ def _grade(course: Course, students: list[str], jobs: int, force: bool, progress
 
 # --- the parent's steps ---------------------------------------------------------------------------
 
-_STATE: dict = {}  # set before the workers fork: they read the course and the template from here
+@dataclass(frozen=True)
+class Work:
+    """What a worker needs to grade a student: the course, the template scratch course, each student's key."""
+
+    course: Course
+    template: Path | None
+    keys: dict[str, str]
+    feedback: bool  # write each graded student's feedback
 
 
-def _grade_all(course: Course, students: list[str], feedback: list[str], jobs: int, journal: Journal,
+def _grade_all(work: Work, students: list[str], feedback: list[str], jobs: int, journal: Journal,
                progress: bool) -> list[Outcome]:
     """Grade `students` and write the feedback of each (and of `feedback`) in one pool of workers.
 
     A student's feedback is queued as soon as their grades are merged, so it fills the workers the
     last submissions leave idle.
     """
+    course = work.course
     outcomes, pending, unfed = [], list(students), list(feedback)
     bar = tqdm(total=len(students), desc=f"grading {course.assignment}", unit="submission", disable=not progress)
     for attempt in range(2):  # a worker process that dies takes the pool down: start a new one, once
         pool = _pool(course, jobs)
         try:
-            tasks = {pool.submit(_grade_one, s): ("grade", s) for s in pending}
+            tasks = {pool.submit(_grade_one, work, s): ("grade", s) for s in pending}
             tasks.update({pool.submit(_feedback_one, course, s): ("feedback", s) for s in unfed})
             waiting = set(tasks)
             while waiting:
@@ -202,7 +210,7 @@ def _grade_all(course: Course, students: list[str], feedback: list[str], jobs: i
                     bar.update()
                     bar.set_postfix_str(f"{student}: {outcome.score:g}/{outcome.max_score:g}"
                                         if outcome.score is not None else f"{student}: {outcome.status}")
-                    if outcome.status != "failed" and _STATE["feedback"]:
+                    if outcome.status != "failed" and work.feedback:
                         unfed.append(student)
                         follow = pool.submit(_feedback_one, course, student)
                         tasks[follow] = ("feedback", student)
@@ -221,13 +229,13 @@ def _grade_all(course: Course, students: list[str], feedback: list[str], jobs: i
     for student in list(pending):  # last resort: a process of its own each, so a submission that kills it fails alone
         with _pool(course, 1) as pool:
             try:
-                outcome = pool.submit(_grade_one, student).result()
+                outcome = pool.submit(_grade_one, work, student).result()
             except BrokenProcessPool:
-                outcome = Outcome(student, _STATE["keys"][student], "failed", [],
+                outcome = Outcome(student, work.keys[student], "failed", [],
                                   error="the grading process died on this submission (out of memory?)")
         _merge(course, outcome, journal)
         outcomes.append(outcome)
-        if outcome.status != "failed" and _STATE["feedback"]:
+        if outcome.status != "failed" and work.feedback:
             unfed.append(student)
     for student in unfed:  # feedback that failed (or never ran): once more, one at a time
         error = _feedback_one(course, student)
@@ -334,9 +342,9 @@ def _quiet(log_path: str) -> None:
     os.close(log)
 
 
-def _grade_one(student: str) -> Outcome:
+def _grade_one(work: Work, student: str) -> Outcome:
     """Pre-check and autograde one student in a scratch copy of the template; never raises."""
-    course, template, key = _STATE["course"], _STATE["template"], _STATE["keys"][student]
+    course, template, key = work.course, work.template, work.keys[student]
     start = time.monotonic()
     scratch = course.work / "scratch" / student
     try:

@@ -88,6 +88,7 @@ class GuardedExecute(Execute):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        kwargs.setdefault("shutdown_kernel", "immediate")  # nothing of a kernel is kept: no need to wait for its goodbye
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):

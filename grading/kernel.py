@@ -191,14 +191,21 @@ def _refuse_new_audit_hooks(event: str, args: tuple) -> None:
         raise RuntimeError("the grading kernel accepts no further audit hooks")
 
 
-def main() -> None:
-    """Start the kernel (arguments as for ``ipykernel_launcher``)."""
+def application(argv: list[str]):
+    """The kernel application, initialised (its sockets bound) but not started; no further audit hooks, no grader variables."""
     sys.addaudithook(_refuse_new_audit_hooks)
     for name in [n for n in os.environ if n.startswith("NBGRADER")]:
         del os.environ[name]
     from ipykernel.kernelapp import IPKernelApp
 
-    IPKernelApp.launch_instance(kernel_class=GuardedKernel)
+    app = IPKernelApp.instance(kernel_class=GuardedKernel)
+    app.initialize(argv)
+    return app
+
+
+def main() -> None:
+    """Start the kernel (arguments as for ``ipykernel_launcher``)."""
+    application(sys.argv[1:]).start()
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
-"""The bubblewrap command line that confines one grading kernel.
+"""The bubblewrap command line that confines a kernel server (:mod:`grading.forkserver`) and the kernels it forks.
 
-Inside, the kernel sees: the Python installation and the course's virtual environment, read-only; a
-few files of ``/etc`` (the dynamic loader's cache, time zone, user names); its working directory,
-an empty size-capped tmpfs holding read-only copies of the assignment's data files; a size-capped
-``/tmp``; and the private directory of its own ZeroMQ sockets. Nothing else of the host: not
+Inside, the server sees: the Python installation and the course's virtual environment, read-only; a
+few files of ``/etc`` (the dynamic loader's cache, time zone, user names); a size-capped ``/tmp`` and
+home; and the host folder of its own and its kernels' ZeroMQ sockets. Nothing else of the host: not
 ``exercises/`` (solutions, hidden tests), not the gradebook, not the other submissions, not the
 instructor's home. New user, pid, network, IPC, UTS and cgroup namespaces (no network at all, not
-even the host's loopback), all capabilities dropped, no nested user namespaces, killed with its
-parent. ``prlimit`` caps its address space (memory), the size of any file it writes, its open files
-and core dumps; the kernel manager puts ``timeout`` inside for a wall-clock cap.
+even the host's loopback), every capability dropped but the three the server needs to confine each
+kernel in namespaces of its own (the kernel drops them too), killed with its parent. ``prlimit`` caps
+its open files and core dumps; the server sets each kernel's memory, file-size, file-count and
+process caps, and its wall-clock limit.
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd",
              "mime.types")
 
 
+# What the server keeps, in its own user namespace only, to confine each kernel (which drops them all).
+SERVER_CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETPCAP", "CAP_SYS_RESOURCE")
+
+
 class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces here."""
 
@@ -44,7 +48,9 @@ class Limits:
     wall_seconds: int = 900  # the kernel is killed after this, whatever it is doing
     file_bytes: int = 64 * 2**20  # RLIMIT_FSIZE: the largest file it may write
     scratch_bytes: int = 256 * 2**20  # size of each tmpfs (working directory, home, /tmp)
+    inodes: int = 4096  # files and folders in each tmpfs: a file flood ends there
     open_files: int = 1024  # RLIMIT_NOFILE
+    processes: int = 128  # processes and threads of one kernel (a pids cgroup, or RLIMIT_NPROC)
 
     def __post_init__(self):
         for name, value in vars(self).items():
@@ -71,28 +77,23 @@ def read_only_paths(extra: Iterable[str] = ()) -> list[str]:
 def sandbox_command(
     command: list[str],
     *,
-    workdir: str,
-    files: Mapping[str, str],
     sockets: str,
     env: Mapping[str, str],
-    limits: Limits,
     read_only: Iterable[str],
+    limits: Limits,
 ) -> list[str]:
-    """``bwrap ... prlimit ... -- command``.
+    """``bwrap ... prlimit ... -- command``: the sandbox of a kernel server (:mod:`grading.forkserver`).
 
     Args:
-        command: the kernel's command line (paths as on the host; they are the same inside).
-        workdir: the kernel's working directory inside, e.g. ``/home/learner/dying_relu``.
-        files: path relative to `workdir` -> host file, bound read-only (the assignment's data files).
-        sockets: host directory of the kernel's connection file and ZeroMQ sockets, bound read-write.
-        env: the kernel's whole environment.
-        limits: the caps.
+        command: the server's command line (paths as on the host; they are the same inside).
+        sockets: host directory of the server's socket and each kernel's, bound read-write at ``/run/grading``.
+        env: the whole environment.
         read_only: host paths bound read-only at the same place (see :func:`read_only_paths`).
+        limits: the caps; the server applies those of a kernel to each kernel.
     """
-    if not os.path.isabs(workdir) or not workdir.startswith(HOME + "/"):
-        raise ValueError(f"Invalid workdir: {workdir!r} (expected a path under {HOME}/)")
-    args = [bubblewrap(), "--unshare-all", "--unshare-user", "--disable-userns", "--uid", "1000", "--gid", "1000",
-            "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--hostname", "grading",
+    args = [bubblewrap(), "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
+            *(arg for cap in SERVER_CAPABILITIES for arg in ("--cap-add", cap)),
+            "--die-with-parent", "--new-session", "--hostname", "grading",
             "--clearenv", "--proc", "/proc", "--dev", "/dev"]
     for tmpfs in ("/tmp", HOME):  # first: a read-only path below /tmp (a course cloned there) is bound on top
         args += ["--size", str(limits.scratch_bytes), "--tmpfs", tmpfs]
@@ -101,14 +102,8 @@ def sandbox_command(
             args += ["--symlink", os.readlink(path), path]
         elif os.path.exists(path):
             args += ["--ro-bind", path, path]
-    args += ["--size", str(limits.scratch_bytes), "--tmpfs", workdir]
-    for relative, host in sorted(files.items()):
-        if os.path.isabs(relative) or ".." in relative.split("/"):
-            raise ValueError(f"Invalid data file path: {relative!r} (expected a path inside the working directory)")
-        args += ["--ro-bind", host, f"{workdir}/{relative}"]
-    args += ["--bind", sockets, sockets, "--chdir", workdir]
+    args += ["--bind", sockets, "/run/grading", "--dir", "/run/kernel", "--chdir", "/"]
     for name, value in sorted(env.items()):
         args += ["--setenv", name, value]
-    prlimit = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--as={limits.memory_bytes}",
-               f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0", "--"]
+    prlimit = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--nofile={limits.open_files}", "--core=0", "--"]
     return [*args, "--", *prlimit, *command]

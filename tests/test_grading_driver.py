@@ -6,6 +6,7 @@ again; a copy of the course is graded serially by plain `nbgrader autograde` wit
 """
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "dying_relu"
 STUDENTS = 4
+WRONG = json.loads((ROOT / "tests" / "fixtures" / ASSIGNMENT / "wrong.json").read_text())["cells"]
 
 
 @dataclass
@@ -53,7 +55,7 @@ def _grades(course: Path) -> dict:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Runs:
     base = tmp_path_factory.mktemp("course")
-    generate_course(base, ASSIGNMENT, STUDENTS)
+    generate_course(base, ASSIGNMENT, STUDENTS, WRONG)
     parallel, serial = base.parent / "parallel", base.parent / "serial"
     shutil.copytree(base, parallel)
     shutil.copytree(base, serial)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grading import sandbox
-from grading.kernelmanager import GradingKernelManager, working_files
+from grading.kernelmanager import GradingKernelManager, kernel_request, working_files
 from grading.sandbox import Limits, SandboxUnavailable, sandbox_command
 
 pytestmark = pytest.mark.grading
@@ -102,8 +102,8 @@ def test_a_path_to_read_below_tmp_stays_visible(tmp_path):
     (tmp_path / "venv").mkdir()
     (tmp_path / "venv" / "marker.txt").write_text("seen")
     (tmp_path / "sockets").mkdir()
-    command = sandbox_command(["cat", str(tmp_path / "venv" / "marker.txt")], workdir="/home/learner/a", files={},
-                              sockets=str(tmp_path / "sockets"), env={"PATH": "/usr/bin:/bin"}, limits=Limits(),
+    command = sandbox_command(["cat", str(tmp_path / "venv" / "marker.txt")], sockets=str(tmp_path / "sockets"),
+                              env={"PATH": "/usr/bin:/bin"}, limits=Limits(),
                               read_only=sandbox.read_only_paths([str(tmp_path / "venv")]))  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.stdout == "seen", f"the sandbox hides {tmp_path / 'venv'}: {done.stderr}"
@@ -121,10 +121,9 @@ def test_bad_arguments_and_a_missing_bubblewrap_are_explained(monkeypatch):
     with pytest.raises(ValueError, match="memory_bytes"):
         Limits(memory_bytes=0)
     with pytest.raises(ValueError, match="workdir"):
-        sandbox_command(["python"], workdir="/etc", files={}, sockets="/tmp", env={}, limits=Limits(), read_only=[])
+        kernel_request(Limits(), "/etc", {})
     with pytest.raises(ValueError, match="data file"):
-        sandbox_command(["python"], workdir="/home/learner/a", files={"../x": "/x"}, sockets="/tmp", env={},
-                        limits=Limits(), read_only=[])
+        kernel_request(Limits(), "/home/learner/a", {"../x": "/x"})
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="apt-get install -y bubblewrap"):
         sandbox.bubblewrap()

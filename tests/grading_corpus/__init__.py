@@ -157,6 +157,26 @@ for path in ["{course}/exercises/dying_relu/dying_relu.ipynb", "../../../exercis
         pass
 """
 
+FORK_FLOOD = """\
+import os
+try:
+    while True:
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "600"])
+except OSError:
+    pass
+"""
+
+FILE_FLOOD = """\
+import os
+for folder in ("/tmp", os.path.expanduser("~"), ".", "/run/kernel"):
+    try:
+        for i in range(10**7):
+            open(f"{{folder}}/flood{{i}}", "w").close()
+    except OSError:
+        pass
+"""
+
 NETWORK = """\
 import socket
 for host in ["127.0.0.1", "localhost", "10.0.2.2", "1.1.1.1"]:
@@ -581,6 +601,9 @@ KINDS = [
     Kind("os_exit", RELEASE_SCORE, "os._exit(0) while defining a function", _in_solution(OS_EXIT)),
     Kind("segfault", RELEASE_SCORE, "reads address 0 through ctypes", _in_solution(SEGFAULT)),
     Kind("memory_hog", RELEASE_SCORE, "allocates 64 GiB", _in_solution(MEMORY_HOG)),
+    Kind("fork_flood", RELEASE_SCORE, "forks until the system refuses", _hostile(FORK_FLOOD)),
+    Kind("file_flood", RELEASE_SCORE, "creates empty files in every folder it can write until refused",
+         _hostile(FILE_FLOOD)),
     Kind("sigint_ignored", RELEASE_SCORE, "ignores SIGINT, then loops forever", _in_solution(SIGINT_IGNORED)),
     Kind("endless_loop", RELEASE_SCORE, "loops forever", _in_solution(ENDLESS_LOOP)),
     Kind("sys_exit", RELEASE_SCORE, "sys.exit(0)", _in_solution(SYS_EXIT)),
