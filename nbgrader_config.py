@@ -14,15 +14,24 @@ import sys
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import (
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, GetGrades, IgnorePattern, LimitOutput,
-    OverwriteCells, OverwriteKernelspec,
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
 )
 
 # The `grading` package lives beside this file, in the course repository (whose `relucourse` package is
 # installed in the environment, so a copy of this file elsewhere still finds it).
 _course = importlib.util.find_spec("relucourse")
-for _root in (os.path.dirname(os.path.abspath(__file__)),
-              os.path.dirname(os.path.dirname(_course.origin)) if _course and _course.origin else ""):
+for _root in (
+    os.path.dirname(os.path.abspath(__file__)),
+    os.path.dirname(os.path.dirname(_course.origin)) if _course and _course.origin else "",
+):
     if os.path.isdir(os.path.join(_root, "grading")):
         sys.path.insert(0, _root)
         break
@@ -52,12 +61,22 @@ c.Execute.timeout = 60
 
 # Before nbgrader's own checks: nbgrader metadata set back to the gradebook's, lost graded cells put back.
 c.Autograde.sanitize_preprocessors = [
-    RepairCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
+    RepairCells,
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
 ]
 c.OverwriteCells.add_missing_cells = True
 # Execution in the guarded kernel; scoring where stderr output is not a failure.
 c.Autograde.autograde_preprocessors = [
-    GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveGrades, AssignLatePenalties,
+    GuardedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveGrades,
+    AssignLatePenalties,
     CheckCellMetadata,
 ]
 

@@ -26,8 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     hub.add_argument("--hub-port", type=int, default=8081, help="the hub behind the proxy, on loopback")
     hub.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API, on loopback")
     hub.add_argument("--state-dir", default=Course.state_dir, help="the hub's database and secrets")
-    hub.add_argument("--db-url", default=os.environ.get("RELUCOURSE_DB_URL", ""),
-                     help="the gradebook, e.g. postgresql://… (default: the course's nbgrader_config.py)")
+    hub.add_argument(
+        "--db-url",
+        default=os.environ.get("RELUCOURSE_DB_URL", ""),
+        help="the gradebook, e.g. postgresql://… (default: the course's nbgrader_config.py)",
+    )
     args = parser.parse_args(argv)
 
     if os.geteuid() != 0:
@@ -47,21 +50,36 @@ def main(argv: list[str] | None = None) -> int:
     if both:
         print(f"make hub: {', '.join(sorted(both))} cannot be both student and instructor", file=sys.stderr)
         return 2
-    course = Course(course_dir=str(args.course_dir.resolve()), python=str(Path(sys.executable)),
-                    exchange=args.exchange, instructors=instructors, students=students, ip=args.ip,
-                    port=args.port, service_port=args.service_port, hub_port=args.hub_port,
-                    proxy_api_port=args.proxy_api_port, db_url=args.db_url,
-                    state_dir=str(Path(args.state_dir).resolve()))
+    course = Course(
+        course_dir=str(args.course_dir.resolve()),
+        python=str(Path(sys.executable)),
+        exchange=args.exchange,
+        instructors=instructors,
+        students=students,
+        ip=args.ip,
+        port=args.port,
+        service_port=args.service_port,
+        hub_port=args.hub_port,
+        proxy_api_port=args.proxy_api_port,
+        db_url=args.db_url,
+        state_dir=str(Path(args.state_dir).resolve()),
+    )
     for line in provision(course):
         print(f"make hub: {line}", flush=True)
     state = Path(course.state_dir)
     (state / "course.json").write_text(course.to_json())
     config = Path(__file__).with_name("jupyterhub_config.py")
-    print(f"make hub: JupyterHub on http://{course.ip}:{course.port}/ ; formgrader for "
-          f"{', '.join(instructors)} at {FORMGRADER_URL} ; Ctrl-C stops it", flush=True)
+    print(
+        f"make hub: JupyterHub on http://{course.ip}:{course.port}/ ; formgrader for "
+        f"{', '.join(instructors)} at {FORMGRADER_URL} ; Ctrl-C stops it",
+        flush=True,
+    )
     os.chdir(state)
-    env = {**os.environ, "RELUCOURSE_HUB_COURSE": str(state / "course.json"),
-           "PATH": f"{course.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+    env = {
+        **os.environ,
+        "RELUCOURSE_HUB_COURSE": str(state / "course.json"),
+        "PATH": f"{course.bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+    }
     os.execve(str(course.bin / "jupyterhub"), [str(course.bin / "jupyterhub"), "-f", str(config)], env)
 
 

@@ -69,14 +69,18 @@ def read_roster(path: Path) -> tuple[Student, ...]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "id" not in reader.fieldnames:
-            raise RosterError(f"{path}: the first line must name the columns, among them 'id' "
-                              f"(nbgrader's student CSV: {','.join(ROSTER_COLUMNS)})")
+            raise RosterError(
+                f"{path}: the first line must name the columns, among them 'id' "
+                f"(nbgrader's student CSV: {','.join(ROSTER_COLUMNS)})"
+            )
         students, seen = [], set()
         for line, row in enumerate(reader, start=2):
             student_id = (row.get("id") or "").strip()
             if not USER_NAME.fullmatch(student_id):
-                raise RosterError(f"{path}, line {line}: {student_id!r} is not a valid user name "
-                                  "(lower-case letters, digits, '_' or '-', at most 32, starting with a letter)")
+                raise RosterError(
+                    f"{path}, line {line}: {student_id!r} is not a valid user name "
+                    "(lower-case letters, digits, '_' or '-', at most 32, starting with a letter)"
+                )
             if student_id in seen:
                 raise RosterError(f"{path}, line {line}: student {student_id!r} is listed twice")
             seen.add(student_id)

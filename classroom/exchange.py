@@ -45,7 +45,7 @@ def received_time(path: str) -> datetime.datetime:
     for folder, dirs, files in os.walk(path):
         for name in dirs + files:
             newest = max(newest, os.lstat(os.path.join(folder, name)).st_ctime)
-    return datetime.datetime.fromtimestamp(newest, datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.fromtimestamp(newest, datetime.UTC).replace(tzinfo=None)
 
 
 def uid_of(user: str) -> int | None:
@@ -103,8 +103,12 @@ class ReceivedCollect(ExchangeCollect):
             owner = next((p.pw_name for p in pwd.getpwall() if p.pw_uid == info.st_uid), info.st_uid)
             self.log.warning("Not collected: %s claims to be from %s but was made by %s", path, username, owner)
         elif roster and username not in roster:
-            self.log.warning("Not collected: %s is from %s, who is not a student of %s (nbgrader db student add)",
-                             path, username, self.coursedir.course_id)
+            self.log.warning(
+                "Not collected: %s is from %s, who is not a student of %s (nbgrader db student add)",
+                path,
+                username,
+                self.coursedir.course_id,
+            )
         else:
             return {"username": username, "filename": filename, "timestamp": received_time(path)}
         return None
@@ -122,8 +126,9 @@ class ReceivedCollect(ExchangeCollect):
                 if name == "timestamp.txt" and relative == ".":
                     continue
                 if not stat.S_ISREG(info.st_mode) or info.st_uid != owner:
-                    self.log.warning("Not collected from %s: %s is not a file of theirs", username,
-                                     os.path.join(relative, name))
+                    self.log.warning(
+                        "Not collected from %s: %s is not a file of theirs", username, os.path.join(relative, name)
+                    )
                     continue
                 with open(source, "rb") as reader, open(os.path.join(dest, relative, name), "wb") as writer:
                     shutil.copyfileobj(reader, writer)
@@ -135,8 +140,11 @@ class ReceivedCollect(ExchangeCollect):
 class PrivateReleaseFeedback(ExchangeReleaseFeedback):
     def copy_files(self):
         super().copy_files()
-        for student_dir in glob.glob(self.coursedir.format_path(
-                self.coursedir.feedback_directory, self.coursedir.student_id or "*", self.coursedir.assignment_id)):
+        for student_dir in glob.glob(
+            self.coursedir.format_path(
+                self.coursedir.feedback_directory, self.coursedir.student_id or "*", self.coursedir.assignment_id
+            )
+        ):
             self._hand_over(student_dir)
 
     def _hand_over(self, student_dir: str) -> None:

@@ -31,19 +31,21 @@ IDLE_TIMEOUT_S = 3600  # a server idle for an hour is stopped; the student's fil
 # too): nothing leaves for another origin (connect, images, frames, forms), no plugins, framed by the hub's pages only.
 # Scripts stay 'unsafe-inline' and 'unsafe-eval' because JupyterLab, the hub and nbgrader's pages need them; student
 # output is kept inert by sanitizing it where pages are made (grading.feedback), not by this header.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdnjs.cloudflare.com",  # nbconvert pages' MathJax
-    "style-src 'self' 'unsafe-inline' https://cdnjs.cloudflare.com",
-    "font-src 'self' data: https://cdnjs.cloudflare.com",
-    "img-src 'self' data: blob:",
-    "connect-src 'self'",
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'self'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' https://cdnjs.cloudflare.com",  # nbconvert pages' MathJax
+        "style-src 'self' 'unsafe-inline' https://cdnjs.cloudflare.com",
+        "font-src 'self' data: https://cdnjs.cloudflare.com",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
 
 
 def configure(c, course: Course) -> None:

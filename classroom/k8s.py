@@ -60,8 +60,16 @@ CPU_GUARANTEE = 0.1
 
 def course_for(students=(), instructors=("instructor",), db_url: str = "") -> Course:
     """The Course as the pods see it: the image's environment, the formgrader's volume, ngshare as exchange."""
-    return Course(course_dir=COURSE_DIR, python=PYTHON, exchange=NGSHARE_URL, instructors=tuple(instructors),
-                  students=tuple(students), service_port=FORMGRADER_PORT, db_url=db_url, state_dir="/srv/jupyterhub")
+    return Course(
+        course_dir=COURSE_DIR,
+        python=PYTHON,
+        exchange=NGSHARE_URL,
+        instructors=tuple(instructors),
+        students=tuple(students),
+        service_port=FORMGRADER_PORT,
+        db_url=db_url,
+        state_dir="/srv/jupyterhub",
+    )
 
 
 def nbgrader_config() -> str:
@@ -98,8 +106,10 @@ def on_kubernetes(c, course: Course) -> None:
     services = {s["name"]: s for s in c.JupyterHub.services}
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     if COURSE_ID not in chart_services:
-        raise RuntimeError(f"hub.services.{COURSE_ID} is missing from the chart's values: the formgrader needs "
-                           "its URL and the token the chart generates (classroom/k8s/values.yaml)")
+        raise RuntimeError(
+            f"hub.services.{COURSE_ID} is missing from the chart's values: the formgrader needs "
+            "its URL and the token the chart generates (classroom/k8s/values.yaml)"
+        )
     chart_formgrader = chart_services.pop(COURSE_ID)
     services[COURSE_ID].update(url=chart_formgrader["url"], api_token=chart_formgrader["api_token"])
     if CHART_CULLER in chart_services:
@@ -117,8 +127,10 @@ def from_chart(c) -> Course:
 
     data = z2jh.get_config(f"custom.{COURSE_ID}.course")
     if not data:
-        raise RuntimeError(f"custom.{COURSE_ID}.course is missing: render the values with "
-                           "`python -m classroom.k8s values` (classroom/k8s/README.md)")
+        raise RuntimeError(
+            f"custom.{COURSE_ID}.course is missing: render the values with "
+            "`python -m classroom.k8s values` (classroom/k8s/README.md)"
+        )
     course = Course.from_json(json.dumps(data))
     on_kubernetes(c, course)
     return course
@@ -128,8 +140,9 @@ def _merge(base: dict, extra: dict) -> dict:
     """Helm's merge of two values files: mappings merged key by key, anything else replaced."""
     merged = dict(base)
     for key, value in extra.items():
-        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(
-            merged.get(key), dict) else value
+        merged[key] = (
+            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
     return merged
 
 
@@ -199,8 +212,9 @@ def enroll(course: Course) -> None:
 
     from classroom.gradebook import enroll as enroll_students
 
-    listed = requests.get(f"{NGSHARE_URL}/courses",
-                          headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}"}).json()
+    listed = requests.get(
+        f"{NGSHARE_URL}/courses", headers={"Authorization": f"token {os.environ['JUPYTERHUB_API_TOKEN']}"}
+    ).json()
     if COURSE_ID not in listed.get("courses", []):
         ngshare(["create_course", COURSE_ID, COURSE_ID, *course.instructors])
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,14 +229,17 @@ def enroll(course: Course) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m classroom.k8s", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, help_ in (("values", "print the chart's values (classroom/k8s/values.yaml completed) as YAML"),
-                        ("enroll", "in the formgrader pod: the course and the roster into ngshare and the gradebook")):
+    for name, help_ in (
+        ("values", "print the chart's values (classroom/k8s/values.yaml completed) as YAML"),
+        ("enroll", "in the formgrader pod: the course and the roster into ngshare and the gradebook"),
+    ):
         command = commands.add_parser(name, help=help_)
         command.add_argument("--roster", type=Path, help="nbgrader's student CSV: id,first_name,last_name,email")
         command.add_argument("--instructors", default="instructor", help="user names, separated by spaces")
         command.add_argument("--db-url", default="", help="the gradebook, e.g. postgresql://… (default: SQLite)")
-    commands.add_parser("ngshare", help="ngshare_exchange's course tool (ngshare-course-management), "
-                        "told the URL", add_help=False)
+    commands.add_parser(
+        "ngshare", help="ngshare_exchange's course tool (ngshare-course-management), told the URL", add_help=False
+    )
     args, rest = parser.parse_known_args(argv)
     if args.command == "ngshare":
         ngshare(rest)

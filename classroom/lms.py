@@ -83,12 +83,13 @@ def parse_lms_path(parts: list[str]) -> LmsFile | None:
         last = i == len(parts) - 1
         moodle = MOODLE_PREFIX.fullmatch(part)
         if moodle and (moodle["original"] if last else not moodle["original"]):
-            original = moodle["original"] or "/".join(parts[i + 1:])
+            original = moodle["original"] or "/".join(parts[i + 1 :])
             return LmsFile("moodle", moodle["participant"], moodle["name"], original)
         canvas = CANVAS_FILE.fullmatch(part) if last else None
         if canvas:
-            return LmsFile("canvas", canvas["user"], canvas["name"], canvas["original"], bool(canvas["late"]),
-                           int(canvas["file"]))
+            return LmsFile(
+                "canvas", canvas["user"], canvas["name"], canvas["original"], bool(canvas["late"]), int(canvas["file"])
+            )
     return None
 
 
@@ -122,26 +123,38 @@ class Directory:
         if file.lms == "canvas":
             found = [s for s in self.students if s.lms_user_id == file.key]
             who = f"Canvas user {file.key} ({file.name})"
-            missing = (f"{who} is not in the gradebook: import the class with `python -m classroom.lms roster`, "
-                       f"or give the student lms_user_id {file.key}")
+            missing = (
+                f"{who} is not in the gradebook: import the class with `python -m classroom.lms roster`, "
+                f"or give the student lms_user_id {file.key}"
+            )
         elif self.worksheet is not None:
             if file.key not in self.worksheet:
-                return None, (f"participant {file.key} ({file.name}) is not in {self.worksheet_path}: "
-                              "is it the grading worksheet of another assignment?")
+                return None, (
+                    f"participant {file.key} ({file.name}) is not in {self.worksheet_path}: "
+                    "is it the grading worksheet of another assignment?"
+                )
             email, id_number = self.worksheet[file.key]
-            found = [s for s in self.students if (email and s.email.casefold() == email.casefold())
-                     or (id_number and s.lms_user_id == id_number)]
+            found = [
+                s
+                for s in self.students
+                if (email and s.email.casefold() == email.casefold()) or (id_number and s.lms_user_id == id_number)
+            ]
             who = f"participant {file.key} ({file.name}, {email or id_number})"
             missing = f"{who} is not in the gradebook: import the class with `python -m classroom.lms roster`"
         else:
             key = name_key(file.name)
-            found = [s for s in self.students if key in (name_key(s.first_name + s.last_name),
-                                                         name_key(s.last_name + s.first_name))]
+            found = [
+                s
+                for s in self.students
+                if key in (name_key(s.first_name + s.last_name), name_key(s.last_name + s.first_name))
+            ]
             who = f"{file.name!r}"
             missing = f"no student named {who} in the gradebook"
             if len(found) > 1:
-                return None, (f"{len(found)} students are named {who} ({', '.join(s.id for s in found)}): "
-                              f"put the assignment's grading worksheet at {self.worksheet_path} to tell them apart")
+                return None, (
+                    f"{len(found)} students are named {who} ({', '.join(s.id for s in found)}): "
+                    f"put the assignment's grading worksheet at {self.worksheet_path} to tell them apart"
+                )
         if not found:
             return None, missing
         if len(found) > 1:
@@ -155,9 +168,13 @@ def read_worksheet(path: str) -> dict[str, tuple[str, str]]:
         reader = csv.DictReader(handle)
         if "Identifier" not in (reader.fieldnames or []):
             raise LmsError(f"{path}: not a Moodle grading worksheet (no 'Identifier' column)")
-        return {re.sub(r"\D", "", row["Identifier"] or ""): ((row.get("Email address") or "").strip(),
-                                                             (row.get("ID number") or "").strip())
-                for row in reader}
+        return {
+            re.sub(r"\D", "", row["Identifier"] or ""): (
+                (row.get("Email address") or "").strip(),
+                (row.get("ID number") or "").strip(),
+            )
+            for row in reader
+        }
 
 
 @dataclass
@@ -172,8 +189,12 @@ class Candidate:
 
 def newer_reason(kept: tuple, other: tuple) -> str:
     """Why `kept` is the newer of two ranks (see Candidate)."""
-    reasons = ("Canvas marks it LATE", f"Canvas's name for a resubmission, -{kept[1]}", "a newer Canvas file id",
-               "a newer file time in the zip")
+    reasons = (
+        "Canvas marks it LATE",
+        f"Canvas's name for a resubmission, -{kept[1]}",
+        "a newer Canvas file id",
+        "a newer file time in the zip",
+    )
     for reason, a, b in zip(reasons, kept, other):
         if a != b:
             return reason
@@ -188,8 +209,9 @@ class LmsCollector(FileNameCollectorPlugin):
     and Canvas's and Moodle's names have none)."""
 
     moodle_worksheet = Unicode(
-        WORKSHEET, help="Moodle's grading worksheet of the assignment, relative to the course directory; "
-                        "{assignment_id} is replaced. Used when it exists."
+        WORKSHEET,
+        help="Moodle's grading worksheet of the assignment, relative to the course directory; "
+        "{assignment_id} is replaced. Used when it exists.",
     ).tag(config=True)
 
     _decisions: dict | None = None
@@ -207,8 +229,10 @@ class LmsCollector(FileNameCollectorPlugin):
         app = self.parent
         course = app.coursedir
         extracted = os.path.join(course.root, app.collect_directory_structure).format(
-            downloaded=app.downloaded_directory, assignment_id=course.assignment_id,
-            collect_step=app.extracted_directory)
+            downloaded=app.downloaded_directory,
+            assignment_id=course.assignment_id,
+            collect_step=app.extracted_directory,
+        )
         released = set(find_all_notebooks(course.format_path(course.release_directory, ".", course.assignment_id)))
         worksheet_path = self.moodle_worksheet.format(assignment_id=course.assignment_id)
         worksheet_file = os.path.join(course.root, worksheet_path)
@@ -219,8 +243,10 @@ class LmsCollector(FileNameCollectorPlugin):
             except (LmsError, OSError) as error:
                 self.log.error("%s: not used, students are found by name", error)
         with Gradebook(course.db_url, course_id=course.course_id) as gb:
-            students = [Enrolled(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
-                        for s in gb.students]
+            students = [
+                Enrolled(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
+                for s in gb.students
+            ]
         directory = Directory(students, worksheet, worksheet_path)
 
         decisions, groups = {}, {}
@@ -237,7 +263,8 @@ class LmsCollector(FileNameCollectorPlugin):
                 if rank[0]:
                     decisions[path] = (info, logging.INFO, f"{shown}: Canvas marks it LATE")
                 groups.setdefault((info["student_id"], info["file_id"]), []).append(
-                    Candidate(path, shown, rank + (os.path.getmtime(path),), info))
+                    Candidate(path, shown, rank + (os.path.getmtime(path),), info)
+                )
         for (student, notebook), candidates in groups.items():
             candidates.sort(key=lambda c: (c.rank, c.path))
             kept = candidates[-1]
@@ -246,9 +273,14 @@ class LmsCollector(FileNameCollectorPlugin):
                 if filecmp.cmp(other.path, kept.path, shallow=False):
                     decisions[other.path] = (None, logging.INFO, f"{other.shown}: the same file as {kept.shown}")
                 else:
-                    decisions[other.path] = (None, logging.WARNING, (
-                        f"{other.shown}: {student} has another {notebook}, {kept.shown}, kept as the newer "
-                        f"({newer_reason(kept.rank, other.rank)}): skipped"))
+                    decisions[other.path] = (
+                        None,
+                        logging.WARNING,
+                        (
+                            f"{other.shown}: {student} has another {notebook}, {kept.shown}, kept as the newer "
+                            f"({newer_reason(kept.rank, other.rank)}): skipped"
+                        ),
+                    )
         return decisions
 
     def _place(self, parts: list[str], released: set[str], directory: Directory) -> tuple[dict, tuple] | str:
@@ -314,8 +346,9 @@ class SafeExtractor(ExtractorPlugin):
         with opened:
             for entry in opened.infolist():
                 if entry.filename in written:
-                    self.log.warning("%s: entry %r is in the zip twice: the later one is extracted", shown,
-                                     entry.filename)
+                    self.log.warning(
+                        "%s: entry %r is in the zip twice: the later one is extracted", shown, entry.filename
+                    )
                 problem = self._extract_entry(opened, entry, destination)
                 if problem:
                     self.log.warning("%s: entry %r %s: not extracted", shown, entry.filename, problem)
@@ -388,8 +421,10 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
         columns = reader.fieldnames or []
         lacking = [c for c in (*REQUIRED[lms], id_column) if c not in columns]
         if lacking:
-            raise LmsError(f"{path}: no column {', '.join(map(repr, lacking))}: is it {lms.title()}'s export? "
-                           f"(its columns: {', '.join(columns)})")
+            raise LmsError(
+                f"{path}: no column {', '.join(map(repr, lacking))}: is it {lms.title()}'s export? "
+                f"(its columns: {', '.join(columns)})"
+            )
         rows, skipped, seen = [], [], {}
         for line, row in enumerate(reader, start=2):
             value = {key: (text or "").strip() for key, text in row.items() if key is not None}
@@ -397,12 +432,20 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
                 if value["Student"] == "Points Possible" or not value["ID"]:
                     continue
                 last, _, first = value["Student"].partition(",")
-                student = {"first_name": first.strip(), "last_name": last.strip(), "email": "",
-                           "lms_user_id": value["ID"]}
+                student = {
+                    "first_name": first.strip(),
+                    "last_name": last.strip(),
+                    "email": "",
+                    "lms_user_id": value["ID"],
+                }
                 who = value["Student"]
             else:
-                student = {"first_name": value["First name"], "last_name": value["Last name"],
-                           "email": value.get("Email address", ""), "lms_user_id": value.get("ID number", "")}
+                student = {
+                    "first_name": value["First name"],
+                    "last_name": value["Last name"],
+                    "email": value.get("Email address", ""),
+                    "lms_user_id": value.get("ID number", ""),
+                }
                 who = f"{value['First name']} {value['Last name']}"
                 if "Roles" in value and "student" not in value["Roles"].casefold():
                     skipped.append(f"line {line} ({who}): not a student ({value['Roles'] or 'no role'})")
@@ -410,9 +453,11 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
             raw = value[id_column]
             student_id = raw.partition("@")[0].lower()
             if not USER_NAME.fullmatch(student_id):
-                skipped.append(f"line {line} ({who}): {id_column} {raw!r} does not give a user name "
-                               f"({'empty' if not raw else repr(student_id)}: lower-case letters, digits, '_' or '-', "
-                               "at most 32, not starting with a digit or '-')")
+                skipped.append(
+                    f"line {line} ({who}): {id_column} {raw!r} does not give a user name "
+                    f"({'empty' if not raw else repr(student_id)}: lower-case letters, digits, '_' or '-', "
+                    "at most 32, not starting with a digit or '-')"
+                )
                 continue
             if student_id in seen:
                 skipped.append(f"line {line} ({who}): user name {student_id!r} again (line {seen[student_id]})")
@@ -465,11 +510,18 @@ class Grades:
             if assignment != "all" and assignment not in names:
                 raise LmsError(f"no assignment {assignment!r} in the gradebook (it has: {', '.join(names) or 'none'})")
             chosen = [gb.find_assignment(name) for name in names if assignment in ("all", name)]
-            scores = {(s.student.id, a.name): max(0.0, s.score - s.late_submission_penalty)
-                      for a in chosen for s in a.submissions}
-            students = sorted((Enrolled(s.id, s.first_name or "", s.last_name or "", s.email or "",
-                                        s.lms_user_id or "") for s in gb.students),
-                              key=lambda s: (name_key(s.last_name), name_key(s.first_name), s.id))
+            scores = {
+                (s.student.id, a.name): max(0.0, s.score - s.late_submission_penalty)
+                for a in chosen
+                for s in a.submissions
+            }
+            students = sorted(
+                (
+                    Enrolled(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
+                    for s in gb.students
+                ),
+                key=lambda s: (name_key(s.last_name), name_key(s.first_name), s.id),
+            )
             return cls([(a.name, a.max_score) for a in chosen], students, scores)
 
     def cell(self, student: str, assignment: str, missing: str) -> str:
@@ -483,8 +535,9 @@ def read_canvas_export(path: Path) -> tuple[dict[str, str], dict[str, dict]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not set(CANVAS_IDENTITY) <= set(reader.fieldnames or []):
-            raise LmsError(f"{path}: not Canvas's gradebook export "
-                           f"(its first columns are {', '.join(CANVAS_IDENTITY)})")
+            raise LmsError(
+                f"{path}: not Canvas's gradebook export (its first columns are {', '.join(CANVAS_IDENTITY)})"
+            )
         columns = {}
         for header in reader.fieldnames:
             match = re.fullmatch(r"(?P<name>.+) \((?P<id>\d+)\)", header)
@@ -504,8 +557,10 @@ def write_canvas(grades: Grades, out: Path, export: Path | None, missing: str) -
     for name, _ in grades.assignments:
         header = columns.get(name_key(name))
         if header is None:
-            notes.append(f"{name}: no column '{name} (<id>)' in {export or 'a Canvas export (--export)'}: "
-                         f"Canvas will create a new assignment {name!r}")
+            notes.append(
+                f"{name}: no column '{name} (<id>)' in {export or 'a Canvas export (--export)'}: "
+                f"Canvas will create a new assignment {name!r}"
+            )
         headers.append(header or name)
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -513,9 +568,16 @@ def write_canvas(grades: Grades, out: Path, export: Path | None, missing: str) -
         writer.writerow([CANVAS_POINTS, "", "", "", "", *(points(m) for _, m in grades.assignments)])
         for s in grades.students:
             row = exported.get(s.lms_user_id, {})
-            writer.writerow([row.get("Student") or f"{s.last_name}, {s.first_name}", s.lms_user_id,
-                             row.get("SIS User ID", ""), row.get("SIS Login ID", ""), row.get("Section", ""),
-                             *(grades.cell(s.id, name, missing) for name, _ in grades.assignments)])
+            writer.writerow(
+                [
+                    row.get("Student") or f"{s.last_name}, {s.first_name}",
+                    s.lms_user_id,
+                    row.get("SIS User ID", ""),
+                    row.get("SIS Login ID", ""),
+                    row.get("Section", ""),
+                    *(grades.cell(s.id, name, missing) for name, _ in grades.assignments),
+                ]
+            )
     lacking = [s.id for s in grades.students if not s.lms_user_id]
     if lacking:
         notes.append(f"no Canvas user id (lms_user_id) for {', '.join(lacking)}: Canvas can match them by name only")
@@ -529,8 +591,15 @@ def write_moodle(grades: Grades, out: Path, missing: str) -> list[str]:
         writer = csv.writer(handle)
         writer.writerow([*MOODLE_IDENTITY, *(name for name, _ in grades.assignments)])
         for s in grades.students:
-            writer.writerow([s.first_name, s.last_name, s.lms_user_id, s.email,
-                             *(grades.cell(s.id, name, missing) for name, _ in grades.assignments)])
+            writer.writerow(
+                [
+                    s.first_name,
+                    s.last_name,
+                    s.lms_user_id,
+                    s.email,
+                    *(grades.cell(s.id, name, missing) for name, _ in grades.assignments),
+                ]
+            )
     lacking = [s.id for s in grades.students if not s.email and not s.lms_user_id]
     return [f"no email or ID number for {', '.join(lacking)}: Moodle cannot match them"] if lacking else []
 
@@ -563,8 +632,9 @@ def collect(course_dir: Path, assignment: str, downloads: list[Path], worksheet:
         read_worksheet(str(worksheet))
         shutil.copyfile(worksheet, course_dir / WORKSHEET.format(assignment_id=assignment))
     shutil.rmtree(folder / "extracted", ignore_errors=True)  # made again from archive/
-    done = subprocess.run([str(BIN / "nbgrader"), "zip_collect", assignment, *(["--force"] if force else [])],
-                          cwd=course_dir)
+    done = subprocess.run(
+        [str(BIN / "nbgrader"), "zip_collect", assignment, *(["--force"] if force else [])], cwd=course_dir
+    )
     submitted = sorted(course_dir.glob(f"submitted/*/{assignment}/*.ipynb"))
     students = len({p.parts[-3] for p in submitted})
     print(f"submitted/: {len(submitted)} notebooks of {students} students for {assignment}")
@@ -576,29 +646,49 @@ def main(argv: list[str] | None = None) -> int:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--course-dir", type=Path, default=Path.cwd(), help="default: the current directory")
     commands = parser.add_subparsers(dest="command", required=True)
-    roster = commands.add_parser("roster", parents=[common],
-                                 help=f"the class from the LMS's export into the gradebook and {ROSTER}")
-    roster.add_argument("export", type=Path,
-                        help="Canvas: Grades > Export (CSV); Moodle: Participants > download (CSV)")
+    roster = commands.add_parser(
+        "roster", parents=[common], help=f"the class from the LMS's export into the gradebook and {ROSTER}"
+    )
+    roster.add_argument(
+        "export", type=Path, help="Canvas: Grades > Export (CSV); Moodle: Participants > download (CSV)"
+    )
     roster.add_argument("--lms", choices=LMS, required=True)
-    roster.add_argument("--id-column", help="the column whose value (before any '@') is the student's user name "
-                                            f"on the hub (default: {ID_COLUMN['canvas']!r} for Canvas, "
-                                            f"{ID_COLUMN['moodle']!r} for Moodle)")
-    gather = commands.add_parser("collect", parents=[common],
-                                 help="the LMS's zip of submissions into submitted/ (nbgrader zip_collect)")
+    roster.add_argument(
+        "--id-column",
+        help="the column whose value (before any '@') is the student's user name "
+        f"on the hub (default: {ID_COLUMN['canvas']!r} for Canvas, "
+        f"{ID_COLUMN['moodle']!r} for Moodle)",
+    )
+    gather = commands.add_parser(
+        "collect", parents=[common], help="the LMS's zip of submissions into submitted/ (nbgrader zip_collect)"
+    )
     gather.add_argument("assignment")
-    gather.add_argument("downloads", type=Path, nargs="*", help="the zip(s) the LMS downloads; none: collect again "
-                                                                "from those downloaded/<assignment>/archive/ holds")
-    gather.add_argument("--worksheet", type=Path, help="Moodle: the assignment's grading worksheet (CSV), to find "
-                                                       "students by email rather than by name")
+    gather.add_argument(
+        "downloads",
+        type=Path,
+        nargs="*",
+        help="the zip(s) the LMS downloads; none: collect again from those downloaded/<assignment>/archive/ holds",
+    )
+    gather.add_argument(
+        "--worksheet",
+        type=Path,
+        help="Moodle: the assignment's grading worksheet (CSV), to find students by email rather than by name",
+    )
     gather.add_argument("--force", action="store_true", help="replace what submitted/ holds for these students")
     grades = commands.add_parser("grades", parents=[common], help="the gradebook's scores as the CSV the LMS imports")
     grades.add_argument("assignment", help="an assignment, or 'all'")
     grades.add_argument("--lms", choices=LMS, required=True)
-    grades.add_argument("--export", type=Path, help="Canvas: its gradebook export, for the assignment columns "
-                                                    "'Name (id)' and the students' SIS ids and sections")
-    grades.add_argument("--missing", choices=("empty", "zero"), help="the cell of a student without a submission "
-                                                                     "(default: empty for Canvas, 0 for Moodle)")
+    grades.add_argument(
+        "--export",
+        type=Path,
+        help="Canvas: its gradebook export, for the assignment columns "
+        "'Name (id)' and the students' SIS ids and sections",
+    )
+    grades.add_argument(
+        "--missing",
+        choices=("empty", "zero"),
+        help="the cell of a student without a submission (default: empty for Canvas, 0 for Moodle)",
+    )
     grades.add_argument("-o", "--output", type=Path, help="default: <lms>-grades-<assignment>.csv in the course dir")
     args = parser.parse_args(argv)
 
@@ -609,8 +699,10 @@ def main(argv: list[str] | None = None) -> int:
             id_column = args.id_column or ID_COLUMN[args.lms]
             rows, skipped = read_export(args.export, args.lms, id_column)
             roster, added, updated, absent = import_roster(course_dir, rows)
-            print(f"{roster}: {len(rows)} students, user names from {id_column!r}; gradebook: {added} added, "
-                  f"{updated} updated")
+            print(
+                f"{roster}: {len(rows)} students, user names from {id_column!r}; gradebook: {added} added, "
+                f"{updated} updated"
+            )
             for line in skipped:
                 print(f"{args.export}, {line}: skipped", file=sys.stderr)
             if absent:
@@ -621,8 +713,11 @@ def main(argv: list[str] | None = None) -> int:
         table = Grades.read(course_dir, args.assignment)
         out = args.output or course_dir / f"{args.lms}-grades-{args.assignment}.csv"
         missing = args.missing or MISSING[args.lms]
-        notes = (write_canvas(table, out, args.export, missing) if args.lms == "canvas"
-                 else write_moodle(table, out, missing))
+        notes = (
+            write_canvas(table, out, args.export, missing)
+            if args.lms == "canvas"
+            else write_moodle(table, out, missing)
+        )
         print(f"{out}: {len(table.students)} students, {', '.join(name for name, _ in table.assignments)}")
         for note in notes:
             print(note, file=sys.stderr)

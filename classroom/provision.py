@@ -14,8 +14,13 @@ from classroom.course import COURSE_ID, Course
 from classroom.gradebook import enroll
 
 # The folders in the exchange and their modes: anyone may create the course's entries but list none of them.
-EXCHANGE_MODES = {"": 0o1777, COURSE_ID: 0o755, f"{COURSE_ID}/outbound": 0o755, f"{COURSE_ID}/inbound": 0o1733,
-                  f"{COURSE_ID}/feedback": 0o711}
+EXCHANGE_MODES = {
+    "": 0o1777,
+    COURSE_ID: 0o755,
+    f"{COURSE_ID}/outbound": 0o755,
+    f"{COURSE_ID}/inbound": 0o1733,
+    f"{COURSE_ID}/feedback": 0o711,
+}
 # What an account other than root may read in the course directory: the environment and the packages it imports.
 READABLE = (".venv", "relucourse", "classroom")
 # Generated paths, made private before anything writes them (a folder's mode covers all that is put in it later).
@@ -73,7 +78,9 @@ def write_global_config(course: Course) -> None:
     GLOBAL_CONFIG.parent.mkdir(parents=True, exist_ok=True)
     GLOBAL_CONFIG.write_text(global_config(course))
     GLOBAL_CONFIG.chmod(0o644)
-    PROFILE.write_text(f'# the course environment\'s nbgrader and jupyter first (make hub)\nPATH="{course.bin}:$PATH"\n')
+    PROFILE.write_text(
+        f'# the course environment\'s nbgrader and jupyter first (make hub)\nPATH="{course.bin}:$PATH"\n'
+    )
     PROFILE.chmod(0o644)
 
 

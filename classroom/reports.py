@@ -44,13 +44,23 @@ class ReportsHandler(JupyterHandler):
         self.finish(target.read_bytes())
 
     def _index(self, root: Path) -> None:
-        reports = sorted(p.relative_to(root).as_posix() for p in (root / ".grading").glob("**/class.html")
-                         if _REPORT.fullmatch(p.relative_to(root).as_posix()))
-        items = "".join(f'<li><a href="{html.escape(r)}">{html.escape(r.split("/")[-2] if r.count("/") > 1 else "the class across the assignments")}</a></li>'
-                        for r in reports) or "<li>none yet: run <code>make grade</code>, then <code>make report</code></li>"
+        reports = sorted(
+            p.relative_to(root).as_posix()
+            for p in (root / ".grading").glob("**/class.html")
+            if _REPORT.fullmatch(p.relative_to(root).as_posix())
+        )
+        items = (
+            "".join(
+                f'<li><a href="{html.escape(r)}">{html.escape(r.split("/")[-2] if r.count("/") > 1 else "the class across the assignments")}</a></li>'
+                for r in reports
+            )
+            or "<li>none yet: run <code>make grade</code>, then <code>make report</code></li>"
+        )
         self.set_header("Content-Security-Policy", REPORT_POLICY)
-        self.finish(f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Class reports</title></head>"
-                    f"<body><h1>Class reports</h1><ul>{items}</ul></body></html>")
+        self.finish(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Class reports</title></head>'
+            f"<body><h1>Class reports</h1><ul>{items}</ul></body></html>"
+        )
 
 
 def _jupyter_server_extension_points() -> list[dict]:

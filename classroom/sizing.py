@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-GIB = 1024 ** 3
+GIB = 1024**3
 LESSON = """
 import io, torch, relucourse
 import matplotlib.pyplot as plt
@@ -97,12 +97,23 @@ def measure_server(settle_s: float = 3.0) -> dict:
         runtime, home = Path(tmp) / "runtime", Path(tmp) / "home"
         home.mkdir()
         port = _free_port()
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "HOME": str(home),
-               "JUPYTER_RUNTIME_DIR": str(runtime),
-               # as every user server on the hub: no formgrader of its own (classroom/user-config)
-               "JUPYTER_CONFIG_PATH": str(ROOT / "classroom" / "user-config")}
-        command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-                   "--ServerApp.token=sizing", f"--ServerApp.root_dir={home}"]
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": str(home),
+            "JUPYTER_RUNTIME_DIR": str(runtime),
+            # as every user server on the hub: no formgrader of its own (classroom/user-config)
+            "JUPYTER_CONFIG_PATH": str(ROOT / "classroom" / "user-config"),
+        }
+        command = [
+            str(BIN / "jupyter"),
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--ServerApp.token=sizing",
+            f"--ServerApp.root_dir={home}",
+        ]
         if os.geteuid() == 0:
             command.append("--allow-root")
         server = subprocess.Popen(command, cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -118,8 +129,14 @@ def measure_server(settle_s: float = 3.0) -> dict:
                         raise RuntimeError("jupyter lab did not start:\n" + server.stderr.read().decode()[-2000:])
                     time.sleep(0.3)
             # what JupyterLab asks for when a student opens it: the page, settings, kernel specs, files
-            for path in ("/lab", "/lab/api/settings", "/api/kernelspecs", "/api/sessions", "/api/contents",
-                         "/lab/api/translations"):
+            for path in (
+                "/lab",
+                "/lab/api/settings",
+                "/api/kernelspecs",
+                "/api/sessions",
+                "/api/contents",
+                "/lab/api/translations",
+            ):
                 _request(base + path)
             time.sleep(settle_s)
             idle = tree_memory(server.pid)
@@ -159,8 +176,13 @@ def measure_server(settle_s: float = 3.0) -> dict:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 server.kill()
-    return {"idle": idle, "kernel": busy, "peak_rss": max(peak[0], busy["rss"]), "kernel_ready_s": ready_s,
-            "lesson_s": lesson_s}
+    return {
+        "idle": idle,
+        "kernel": busy,
+        "peak_rss": max(peak[0], busy["rss"]),
+        "kernel_ready_s": ready_s,
+        "lesson_s": lesson_s,
+    }
 
 
 def grade_once(submissions: int, jobs: int, assignment: str) -> tuple[float, int, str]:
@@ -173,9 +195,24 @@ def grade_once(submissions: int, jobs: int, assignment: str) -> tuple[float, int
         generate_course(course, assignment, submissions)
         env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "grading", "grade", assignment, "--root", str(course),
-                               "--jobs", str(jobs), "--no-progress"], cwd=ROOT, env=env, capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grading",
+                "grade",
+                assignment,
+                "--root",
+                str(course),
+                "--jobs",
+                str(jobs),
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         wall = time.monotonic() - start
         if done.returncode != 0:
             raise RuntimeError(f"grading failed ({done.returncode}):\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
@@ -192,21 +229,29 @@ def measure_grading(submissions: int, jobs: int, assignment: str = "dying_relu")
     runs = {n: grade_once(n, jobs, assignment) for n in (few, submissions)}
     (wall_few, notebooks, _), (wall_all, _, summary) = runs[few], runs[submissions]
     slope = max((wall_all - wall_few) / (submissions - few), 0.0)
-    return {"assignment": assignment, "notebooks": notebooks, "jobs": jobs, "runs": {n: r[0] for n, r in runs.items()},
-            "slope_s": slope, "fixed_s": max(wall_all - slope * submissions, 0.0), "summary": summary}
+    return {
+        "assignment": assignment,
+        "notebooks": notebooks,
+        "jobs": jobs,
+        "runs": {n: r[0] for n, r in runs.items()},
+        "slope_s": slope,
+        "fixed_s": max(wall_all - slope * submissions, 0.0),
+        "summary": summary,
+    }
 
 
 def _gib(n: float) -> str:
     return f"{n / GIB:.2f} GiB"
 
 
-def report(server: dict | None, grading: dict | None, students: int, node_gib: float, node_cpus: int,
-           cores: list[int]) -> str:
+def report(
+    server: dict | None, grading: dict | None, students: int, node_gib: float, node_cpus: int, cores: list[int]
+) -> str:
     from classroom.hubconfig import CPU_LIMIT, MEMORY_LIMIT
     from classroom.k8s import CPU_GUARANTEE, MEMORY_GUARANTEE
 
     def size(text: str) -> float:  # JupyterHub's ByteSpecification: "2G" is 2 GiB
-        units = {"K": 1024, "M": 1024 ** 2, "G": GIB, "T": 1024 ** 4}
+        units = {"K": 1024, "M": 1024**2, "G": GIB, "T": 1024**4}
         return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
 
     lines = [f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {sys.executable}"]
@@ -228,32 +273,43 @@ def report(server: dict | None, grading: dict | None, students: int, node_gib: f
         # the conservative figure: RSS counts the pages the server and its kernel share twice, so a pod's
         # cgroup is charged less (plus its page cache); the peak is what the limit must leave room for
         per_user = busy["rss"]
-        lines += ["", f"{students} students, each with a lesson's kernel open ({_gib(per_user)} each, RSS after "
-                      "the lesson):"]
+        lines += [
+            "",
+            f"{students} students, each with a lesson's kernel open ({_gib(per_user)} each, RSS after the lesson):",
+        ]
         for share in (1.0, 0.5, 0.3):
             users = math.ceil(students * share)
-            lines.append(f"  {share:>4.0%} at once = {users:>3} servers: {_gib(users * per_user):>11} in use, "
-                         f"{_gib(users * size(MEMORY_GUARANTEE)):>11} guaranteed, "
-                         f"{_gib(users * size(MEMORY_LIMIT)):>11} if every one reached the limit")
+            lines.append(
+                f"  {share:>4.0%} at once = {users:>3} servers: {_gib(users * per_user):>11} in use, "
+                f"{_gib(users * size(MEMORY_GUARANTEE)):>11} guaranteed, "
+                f"{_gib(users * size(MEMORY_LIMIT)):>11} if every one reached the limit"
+            )
         allocatable = node_gib * GIB * 0.9  # what a node leaves to pods after the kubelet's and system's reserve
         by_guarantee = min(int(allocatable // size(MEMORY_GUARANTEE)), int(node_cpus * 0.9 // CPU_GUARANTEE))
         by_use = int(allocatable // per_user)
-        lines += ["", f"nodes of {node_gib:g} GiB and {node_cpus} cores (90 % allocatable):",
-                  f"  user pods per node: {by_guarantee} by the guarantees the scheduler packs, "
-                  f"{by_use} by measured use"]
+        lines += [
+            "",
+            f"nodes of {node_gib:g} GiB and {node_cpus} cores (90 % allocatable):",
+            f"  user pods per node: {by_guarantee} by the guarantees the scheduler packs, {by_use} by measured use",
+        ]
         for share in (1.0, 0.5, 0.3):
             users = math.ceil(students * share)
-            lines.append(f"  {share:>4.0%} at once ({users:>3}): {math.ceil(users / by_guarantee):>3} nodes "
-                         f"(guarantees), {math.ceil(users / by_use):>3} (measured use)")
+            lines.append(
+                f"  {share:>4.0%} at once ({users:>3}): {math.ceil(users / by_guarantee):>3} nodes "
+                f"(guarantees), {math.ceil(users / by_use):>3} (measured use)"
+            )
     if grading:
         core_s = grading["slope_s"] * grading["jobs"]  # one submission's cost in core-seconds
         runs = ", ".join(f"{n} in {wall:.1f} s" for n, wall in grading["runs"].items())
-        lines += ["", f"grading ({grading['assignment']}, {grading['notebooks']} notebook(s) a submission, "
-                      f"python -m grading grade --jobs {grading['jobs']}):",
-                  f"  generated submissions: {runs} (whole command: pre-check, autograde, feedback, grades.csv)",
-                  f"  each submission adds {grading['slope_s']:.2f} s wall = {core_s:.1f} core-seconds; "
-                  f"a run's fixed part {grading['fixed_s']:.1f} s",
-                  f"  {students} submissions, --jobs k on k cores (workers scale linearly while each has a core):"]
+        lines += [
+            "",
+            f"grading ({grading['assignment']}, {grading['notebooks']} notebook(s) a submission, "
+            f"python -m grading grade --jobs {grading['jobs']}):",
+            f"  generated submissions: {runs} (whole command: pre-check, autograde, feedback, grades.csv)",
+            f"  each submission adds {grading['slope_s']:.2f} s wall = {core_s:.1f} core-seconds; "
+            f"a run's fixed part {grading['fixed_s']:.1f} s",
+            f"  {students} submissions, --jobs k on k cores (workers scale linearly while each has a core):",
+        ]
         for k in cores:
             total = grading["fixed_s"] + students * core_s / k
             lines.append(f"    k = {k:>2}: {total / 60:5.1f} min")
@@ -265,8 +321,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, default=300)
     parser.add_argument("--node-memory", type=float, default=64, help="GiB of one node (default 64)")
     parser.add_argument("--node-cpus", type=int, default=16, help="cores of one node (default 16)")
-    parser.add_argument("--submissions", type=int, default=12,
-                        help="generated submissions of the larger grading run (default 12; the other has a third)")
+    parser.add_argument(
+        "--submissions",
+        type=int,
+        default=12,
+        help="generated submissions of the larger grading run (default 12; the other has a third)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="grading workers (default 2)")
     parser.add_argument("--skip-server", action="store_true")
     parser.add_argument("--skip-grading", action="store_true")

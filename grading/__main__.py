@@ -46,24 +46,35 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.monotonic()
     try:
-        outcomes = grade_assignment(args.root, args.assignment, jobs=args.jobs, force=args.force,
-                                    progress=not args.no_progress)
+        outcomes = grade_assignment(
+            args.root, args.assignment, jobs=args.jobs, force=args.force, progress=not args.no_progress
+        )
     except (SandboxUnavailable, ValueError) as error:
         print(f"make grade: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the students already graded are kept (.grading/{args.assignment}/journal.jsonl); "
-              "run the same command again to grade the rest", file=sys.stderr)
+        print(
+            f"\ninterrupted: the students already graded are kept (.grading/{args.assignment}/journal.jsonl); "
+            "run the same command again to grade the rest",
+            file=sys.stderr,
+        )
         return 130
     counts = {s: sum(o.status == s for o in outcomes) for s in dict.fromkeys(o.status for o in outcomes)}
-    print(f"{args.assignment}: {len(outcomes)} submissions ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
-          f"in {time.monotonic() - start:.0f} s")
+    print(
+        f"{args.assignment}: {len(outcomes)} submissions ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
+        f"in {time.monotonic() - start:.0f} s"
+    )
     for o in outcomes:
         if o.status not in ("graded", "skipped"):
-            print(f"  {o.student}: {o.status}" + (f", {o.error}" if o.error else "")
-                  + "".join(f"\n    - {n}" for n in o.notes))
-    print("gradebook, autograded/, feedback/, grades.csv updated; per-student report: "
-          f".grading/{args.assignment}/report.csv")
+            print(
+                f"  {o.student}: {o.status}"
+                + (f", {o.error}" if o.error else "")
+                + "".join(f"\n    - {n}" for n in o.notes)
+            )
+    print(
+        "gradebook, autograded/, feedback/, grades.csv updated; per-student report: "
+        f".grading/{args.assignment}/report.csv"
+    )
     return 1 if counts.get("failed") else 0
 
 

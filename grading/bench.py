@@ -44,9 +44,13 @@ def _run(args: list[str], cwd: Path) -> float:
 
 def reference_solutions(source: nbformat.NotebookNode) -> dict[str, str]:
     """grade_id -> each solution cell of a source notebook as a learner would type it (no BEGIN/END SOLUTION lines)."""
-    return {c.metadata.nbgrader["grade_id"]: "\n".join(
-                line for line in c.source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line))
-            for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    return {
+        c.metadata.nbgrader["grade_id"]: "\n".join(
+            line for line in c.source.split("\n") if not re.search(r"(BEGIN|END) SOLUTION", line)
+        )
+        for c in source.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
 
 
 def generate_course(folder: Path, assignment: str, submissions: int, wrong: dict[str, str] | None = None) -> None:
@@ -58,14 +62,21 @@ def generate_course(folder: Path, assignment: str, submissions: int, wrong: dict
     if submissions < 1:
         raise ValueError(f"Invalid number of submissions: {submissions} (expected at least 1)")
     shutil.copy(ROOT / "nbgrader_config.py", folder)
-    shutil.copytree(ROOT / "exercises" / assignment, folder / "exercises" / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "exercises" / assignment,
+        folder / "exercises" / assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     _run([str(BIN / "nbgrader"), "generate_assignment", assignment], folder)
     variants = ["reference", "release", "wrong" if wrong else "partial"]
     for name in sorted(p.name for p in (folder / "release" / assignment).glob("*.ipynb")):
         solutions = reference_solutions(nbformat.read(folder / "exercises" / assignment / name, as_version=4))
-        answers = {"reference": solutions, "release": {}, "wrong": {**solutions, **(wrong or {})},
-                   "partial": dict(list(solutions.items())[: len(solutions) // 2])}
+        answers = {
+            "reference": solutions,
+            "release": {},
+            "wrong": {**solutions, **(wrong or {})},
+            "partial": dict(list(solutions.items())[: len(solutions) // 2]),
+        }
         for number in range(submissions):
             variant = variants[number % len(variants)]
             nb = nbformat.read(folder / "release" / assignment / name, as_version=4)
@@ -82,8 +93,12 @@ def _grades(folder: Path, assignment: str) -> dict:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{folder / 'gradebook.db'}", course_id="relucourse") as gb:
-        return {(s.student.id, g.notebook.name, g.name): g.auto_score
-                for s in gb.assignment_submissions(assignment) for nb in s.notebooks for g in nb.grades}
+        return {
+            (s.student.id, g.notebook.name, g.name): g.auto_score
+            for s in gb.assignment_submissions(assignment)
+            for nb in s.notebooks
+            for g in nb.grades
+        }
 
 
 STOCK_CONFIG = """c = get_config()
@@ -96,15 +111,37 @@ def _stock(course: Path, assignment: str) -> float:
     """Seconds of stock nbgrader 0.9.6 on `course`: generate_assignment, autograde, generate_feedback."""
     (course / "nbgrader_config.py").write_text(STOCK_CONFIG)
     nbgrader = str(BIN / "nbgrader")
-    return sum(_run([nbgrader, *step], course) for step in (
-        ["generate_assignment", assignment, "--force"], ["autograde", assignment], ["generate_feedback", assignment]))
+    return sum(
+        _run([nbgrader, *step], course)
+        for step in (
+            ["generate_assignment", assignment, "--force"],
+            ["autograde", assignment],
+            ["generate_feedback", assignment],
+        )
+    )
 
 
 def _driver(course: Path, assignment: str, jobs: int) -> tuple[float, float]:
     """Seconds of ``python -m grading grade`` on `course`, and the largest memory of one worker (MiB, PSS)."""
-    process = subprocess.Popen([sys.executable, "-m", "grading", "grade", assignment, "--root", str(course),
-                                "--jobs", str(jobs), "--no-progress"], cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grading",
+            "grade",
+            assignment,
+            "--root",
+            str(course),
+            "--jobs",
+            str(jobs),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     start, peak = time.monotonic(), 0.0
     while process.poll() is None:
         peak = max(peak, *_worker_memory(process.pid).values(), 0.0)
@@ -161,8 +198,9 @@ print(total)
 def _lower_bound(course: Path) -> float:
     """Seconds to run every graded notebook's cells (hidden tests included) one after the other in one warm
     interpreter: no kernel, no sandbox, no nbgrader."""
-    done = subprocess.run([sys.executable, "-c", LOWER_BOUND, str(course)], cwd=course, env=_env(), capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", LOWER_BOUND, str(course)], cwd=course, env=_env(), capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"the lower bound's run failed:\n{done.stderr[-2000:]}")
     return float(done.stdout.strip().splitlines()[-1])
@@ -187,8 +225,9 @@ def bench_assignment(assignment: str, submissions: int, jobs: int) -> Result:
         shutil.copytree(base, driver)
         stock_s = _stock(stock, assignment)
         driver_s, memory = _driver(driver, assignment, jobs)
-        return Result(stock_s, driver_s, _lower_bound(driver), memory,
-                      _grades(stock, assignment) == _grades(driver, assignment))
+        return Result(
+            stock_s, driver_s, _lower_bound(driver), memory, _grades(stock, assignment) == _grades(driver, assignment)
+        )
 
 
 def run_bench(submissions: int = 24, jobs: int | None = None, assignments: list[str] | None = None) -> int:
@@ -196,22 +235,32 @@ def run_bench(submissions: int = 24, jobs: int | None = None, assignments: list[
     cores = len(os.sched_getaffinity(0))
     jobs = jobs or cores
     names = assignments or sorted(p.name for p in (ROOT / "exercises").iterdir() if p.is_dir())
-    print(f"grading {submissions} generated submissions per assignment on {cores} cores: stock nbgrader 0.9.6 "
-          f"(autograde + generate_feedback, default configuration) against make grade ({jobs} workers)")
-    print(f"{'assignment':<16}{'stock s':>9}{'make grade s':>14}{'ratio':>8}{'cells alone s':>15}"
-          f"{'worker MiB':>12}  identical grades")
+    print(
+        f"grading {submissions} generated submissions per assignment on {cores} cores: stock nbgrader 0.9.6 "
+        f"(autograde + generate_feedback, default configuration) against make grade ({jobs} workers)"
+    )
+    print(
+        f"{'assignment':<16}{'stock s':>9}{'make grade s':>14}{'ratio':>8}{'cells alone s':>15}"
+        f"{'worker MiB':>12}  identical grades"
+    )
     results = []
     for name in names:
         r = bench_assignment(name, submissions, jobs)
         results.append(r)
-        print(f"{name:<16}{r.stock:>9.1f}{r.driver:>14.1f}{r.stock / r.driver:>7.1f}x{r.lower_bound:>15.1f}"
-              f"{r.memory:>12.0f}  {'yes' if r.same else 'NO'}")
+        print(
+            f"{name:<16}{r.stock:>9.1f}{r.driver:>14.1f}{r.stock / r.driver:>7.1f}x{r.lower_bound:>15.1f}"
+            f"{r.memory:>12.0f}  {'yes' if r.same else 'NO'}"
+        )
     stock, driver, bound = (sum(getattr(r, k) for r in results) for k in ("stock", "driver", "lower_bound"))
     count = submissions * len(names)
     same = all(r.same for r in results)
-    print(f"{'all':<16}{stock:>9.1f}{driver:>14.1f}{stock / driver:>7.1f}x{bound:>15.1f}"
-          f"{max(r.memory for r in results):>12.0f}  {'yes' if same else 'NO'}")
-    print(f"throughput: stock {60 * count / stock:.0f}, make grade {60 * count / driver:.0f} submissions/minute; "
-          f"lower bound (the cells alone, one warm interpreter per core) {bound / jobs:.1f} s, "
-          f"{60 * count * jobs / bound:.0f} submissions/minute")
+    print(
+        f"{'all':<16}{stock:>9.1f}{driver:>14.1f}{stock / driver:>7.1f}x{bound:>15.1f}"
+        f"{max(r.memory for r in results):>12.0f}  {'yes' if same else 'NO'}"
+    )
+    print(
+        f"throughput: stock {60 * count / stock:.0f}, make grade {60 * count / driver:.0f} submissions/minute; "
+        f"lower bound (the cells alone, one warm interpreter per core) {bound / jobs:.1f} s, "
+        f"{60 * count * jobs / bound:.0f} submissions/minute"
+    )
     return 0 if same else 1

@@ -61,7 +61,7 @@ class Course:
     config: Config = field(default_factory=Config)
 
     @classmethod
-    def load(cls, root: Path, assignment: str) -> "Course":
+    def load(cls, root: Path, assignment: str) -> Course:
         root = Path(root).resolve()
         if not (root / "nbgrader_config.py").is_file():
             raise ValueError(f"Invalid course root: {root} (no nbgrader_config.py there)")
@@ -114,12 +114,22 @@ def students_of(course: Course) -> list[str]:
     """Students with a folder ``submitted/<student>/<assignment>``."""
     coursedir = course.coursedir()
     submitted = Path(coursedir.root) / coursedir.submitted_directory
-    return sorted(p.parent.name for p in submitted.glob(f"*/{course.assignment}")
-                  if p.is_dir() and not p.parent.name.startswith("."))
+    return sorted(
+        p.parent.name
+        for p in submitted.glob(f"*/{course.assignment}")
+        if p.is_dir() and not p.parent.name.startswith(".")
+    )
 
 
-def grade_assignment(root: Path, assignment: str, *, jobs: int | None = None, force: bool = False,
-                     progress: bool = True, feedback: bool = True) -> list[Outcome]:
+def grade_assignment(
+    root: Path,
+    assignment: str,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: bool = True,
+    feedback: bool = True,
+) -> list[Outcome]:
     """Grade every submission of `assignment` in the course at `root`; see the module's docstring."""
     course = Course.load(root, assignment)
     bin_dir = os.path.dirname(sys.executable)  # nbgrader runs `alembic` by name when it creates a gradebook
@@ -147,17 +157,24 @@ def _exclusive(course: Course):
         yield
 
 
-def _grade(course: Course, students: list[str], jobs: int, force: bool, progress: bool, feedback: bool) -> list[Outcome]:
+def _grade(
+    course: Course, students: list[str], jobs: int, force: bool, progress: bool, feedback: bool
+) -> list[Outcome]:
     _generate_assignment(course, course.root, course.db_url)
     journal = Journal(course.work / "journal.jsonl")
-    base_key = tree_hash(course.folder("source"), course.root / "nbgrader_config.py", *sorted(GRADING_PACKAGE.glob("*.py")))
+    base_key = tree_hash(
+        course.folder("source"), course.root / "nbgrader_config.py", *sorted(GRADING_PACKAGE.glob("*.py"))
+    )
     keys = {s: tree_hash(course.folder("submitted", s)) + base_key for s in students}
     done = journal.entries()
     with Gradebook(course.db_url, course_id=course.course_id) as gb:  # the journal counts only what the gradebook has
         graded = {submission.student.id for submission in gb.assignment_submissions(course.assignment)}
     todo = [s for s in students if force or done.get(s, {}).get("key") != keys[s] or s not in graded]
-    outcomes = [Outcome(s, keys[s], "skipped", done[s].get("notes", []), done[s].get("score"), done[s].get("max_score"))
-                for s in students if s not in todo]
+    outcomes = [
+        Outcome(s, keys[s], "skipped", done[s].get("notes", []), done[s].get("score"), done[s].get("max_score"))
+        for s in students
+        if s not in todo
+    ]
     stale = [o.student for o in outcomes if not _has_feedback(course, o.student)] if feedback else []
     if todo or stale:
         work = Work(course, _make_template(course) if todo else None, keys, feedback)
@@ -169,6 +186,7 @@ def _grade(course: Course, students: list[str], jobs: int, force: bool, progress
 
 # --- the parent's steps ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Work:
     """What a worker needs to grade a student: the course, the template scratch course, each student's key."""
@@ -179,8 +197,9 @@ class Work:
     feedback: bool  # write each graded student's feedback
 
 
-def _grade_all(work: Work, students: list[str], feedback: list[str], jobs: int, journal: Journal,
-               progress: bool) -> list[Outcome]:
+def _grade_all(
+    work: Work, students: list[str], feedback: list[str], jobs: int, journal: Journal, progress: bool
+) -> list[Outcome]:
     """Grade `students` and write the feedback of each (and of `feedback`) in one pool of workers.
 
     A student's feedback is queued as soon as their grades are merged, so it fills the workers the
@@ -208,8 +227,11 @@ def _grade_all(work: Work, students: list[str], feedback: list[str], jobs: int, 
                     pending.remove(student)
                     outcomes.append(outcome)
                     bar.update()
-                    bar.set_postfix_str(f"{student}: {outcome.score:g}/{outcome.max_score:g}"
-                                        if outcome.score is not None else f"{student}: {outcome.status}")
+                    bar.set_postfix_str(
+                        f"{student}: {outcome.score:g}/{outcome.max_score:g}"
+                        if outcome.score is not None
+                        else f"{student}: {outcome.status}"
+                    )
                     if outcome.status != "failed" and work.feedback:
                         unfed.append(student)
                         follow = pool.submit(_feedback_one, course, student)
@@ -231,8 +253,13 @@ def _grade_all(work: Work, students: list[str], feedback: list[str], jobs: int, 
             try:
                 outcome = pool.submit(_grade_one, work, student).result()
             except BrokenProcessPool:
-                outcome = Outcome(student, work.keys[student], "failed", [],
-                                  error="the grading process died on this submission (out of memory?)")
+                outcome = Outcome(
+                    student,
+                    work.keys[student],
+                    "failed",
+                    [],
+                    error="the grading process died on this submission (out of memory?)",
+                )
         _merge(course, outcome, journal)
         outcomes.append(outcome)
         if outcome.status != "failed" and work.feedback:
@@ -247,13 +274,23 @@ def _grade_all(work: Work, students: list[str], feedback: list[str], jobs: int, 
 def _merge(course: Course, outcome: Outcome, journal: Journal) -> None:
     scratch = course.work / "scratch" / outcome.student
     if outcome.status != "failed":
-        replace_tree(scratch / "autograded" / outcome.student / course.assignment,
-                     course.folder("autograded", outcome.student))
+        replace_tree(
+            scratch / "autograded" / outcome.student / course.assignment, course.folder("autograded", outcome.student)
+        )
         outcome.score, outcome.max_score = merge_grades(
-            f"sqlite:///{scratch / 'gradebook.db'}", course.db_url, course.course_id, course.assignment, outcome.student)
-        journal.record({"student": outcome.student, "key": outcome.key, "status": outcome.status,
-                        "score": outcome.score, "max_score": outcome.max_score, "notes": outcome.notes,
-                        "seconds": round(outcome.seconds, 1)})
+            f"sqlite:///{scratch / 'gradebook.db'}", course.db_url, course.course_id, course.assignment, outcome.student
+        )
+        journal.record(
+            {
+                "student": outcome.student,
+                "key": outcome.key,
+                "status": outcome.status,
+                "score": outcome.score,
+                "max_score": outcome.max_score,
+                "notes": outcome.notes,
+                "seconds": round(outcome.seconds, 1),
+            }
+        )
     remove_tree(scratch)
 
 
@@ -283,9 +320,12 @@ def _make_template(course: Course) -> Path:
     shutil.copytree(source, template / source.relative_to(course.root))
     db = template / "gradebook.db"
     prefix = "sqlite:///"
-    if course.db_url.startswith(prefix) and Path(course.db_url[len(prefix):]).is_file():
+    if course.db_url.startswith(prefix) and Path(course.db_url[len(prefix) :]).is_file():
         try:
-            with closing(sqlite3.connect(course.db_url[len(prefix):])) as original, closing(sqlite3.connect(db)) as copied:
+            with (
+                closing(sqlite3.connect(course.db_url[len(prefix) :])) as original,
+                closing(sqlite3.connect(db)) as copied,
+            ):
                 original.backup(copied)
                 for table in ("comment", "grade", "submitted_notebook", "submitted_assignment", "student"):
                     copied.execute(f"DELETE FROM {table}")  # nbgrader's tables of graded work
@@ -329,8 +369,12 @@ def _write_report(course: Course, outcomes: list[Outcome]) -> None:
 def _pool(course: Course, jobs: int) -> ProcessPoolExecutor:
     """Forked workers (nbgrader already imported) whose own output goes to a log, not over the progress bar."""
     course.work.mkdir(parents=True, exist_ok=True)
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_quiet,
-                               initargs=(str(course.work / "workers.log"),))
+    return ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_quiet,
+        initargs=(str(course.work / "workers.log"),),
+    )
 
 
 def _quiet(log_path: str) -> None:
@@ -361,8 +405,9 @@ def _grade_one(work: Work, student: str) -> Outcome:
         notes = list(dict.fromkeys(check.notes + _notes_of(course, scratch, student)))
         if status == "graded" and notes:
             status = "repaired"
-        return Outcome(student, key, "failed" if error else status, notes, seconds=time.monotonic() - start,
-                       error=error)
+        return Outcome(
+            student, key, "failed" if error else status, notes, seconds=time.monotonic() - start, error=error
+        )
     except Exception as error:  # the grader's own failure: recorded, the batch goes on
         return Outcome(student, key, "failed", [], seconds=time.monotonic() - start, error=repr(error))
 

@@ -75,20 +75,28 @@ def _chars(content: dict) -> int:
 class GuardedExecute(Execute):
     """Execute a submission in the guarded, sandboxed kernel; see the module's docstring."""
 
-    submission_timeout = Integer(900, help="Seconds one notebook may take in all; later cells are not run").tag(config=True)
+    submission_timeout = Integer(900, help="Seconds one notebook may take in all; later cells are not run").tag(
+        config=True
+    )
     max_kernel_restarts = Integer(2, help="Fresh kernels after a crash before the rest is not run").tag(config=True)
     max_output_chars = Integer(100_000, help="Characters of output kept per cell").tag(config=True)
     max_error_chars = Integer(2_000, help="Characters kept of an error message or traceback line").tag(config=True)
-    error_on_timeout = Dict({  # nbgrader's says "CellTimeoutError: " and nothing more in the feedback
-        "ename": "CellTimeoutError",
-        "evalue": "this cell ran longer than the grader's time limit for one cell and was interrupted.",
-        "traceback": ["CellTimeoutError: this cell ran longer than the grader's time limit for one cell and was "
-                      "interrupted."],
-    }, help=Execute.error_on_timeout.help).tag(config=True)
+    error_on_timeout = Dict(
+        {  # nbgrader's says "CellTimeoutError: " and nothing more in the feedback
+            "ename": "CellTimeoutError",
+            "evalue": "this cell ran longer than the grader's time limit for one cell and was interrupted.",
+            "traceback": [
+                "CellTimeoutError: this cell ran longer than the grader's time limit for one cell and was interrupted."
+            ],
+        },
+        help=Execute.error_on_timeout.help,
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         kwargs.setdefault("kernel_manager_class", GradingKernelManager)
-        kwargs.setdefault("shutdown_kernel", "immediate")  # nothing of a kernel is kept: no need to wait for its goodbye
+        kwargs.setdefault(
+            "shutdown_kernel", "immediate"
+        )  # nothing of a kernel is kept: no need to wait for its goodbye
         super().__init__(**kwargs)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -123,8 +131,10 @@ class GuardedExecute(Execute):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
             if stopped is None and monotonic() > self._deadline:
-                stopped = (f"the notebook used up the {self.submission_timeout} s the grader gives each "
-                           "submission, so this cell was not run.")
+                stopped = (
+                    f"the notebook used up the {self.submission_timeout} s the grader gives each "
+                    "submission, so this cell was not run."
+                )
             if stopped is not None:
                 cell.outputs = []
                 _fail(cell, "NotRun", stopped)
@@ -140,8 +150,10 @@ class GuardedExecute(Execute):
             except (DeadKernelError, CellTimeoutError, KernelUnresponsive) as crash:
                 _fail(cell, *self._crash_message(crash))
                 if restarts == self.max_kernel_restarts:
-                    stopped = (f"the Python process running the notebook stopped {restarts + 1} times, "
-                               "so the cells after the last crash were not run.")
+                    stopped = (
+                        f"the Python process running the notebook stopped {restarts + 1} times, "
+                        "so the cells after the last crash were not run."
+                    )
                     continue
                 restarts += 1
                 try:
@@ -151,18 +163,28 @@ class GuardedExecute(Execute):
 
     def _crash_message(self, crash: Exception) -> tuple[str, str]:
         if isinstance(crash, DeadKernelError):
-            return ("KernelDied", "the Python process running the notebook stopped during this cell (a crash, the "
-                    "memory limit, os._exit or exit()). Grading went on in a fresh process, with the earlier "
-                    "cells run again.")
-        return ("KernelUnresponsive", f"this cell ran longer than {self.timeout} s and did not stop when "
-                "interrupted. The process was stopped; grading went on in a fresh one.")
+            return (
+                "KernelDied",
+                "the Python process running the notebook stopped during this cell (a crash, the "
+                "memory limit, os._exit or exit()). Grading went on in a fresh process, with the earlier "
+                "cells run again.",
+            )
+        return (
+            "KernelUnresponsive",
+            f"this cell ran longer than {self.timeout} s and did not stop when "
+            "interrupted. The process was stopped; grading went on in a fresh one.",
+        )
 
     def _run_test(self, cell: NotebookNode, index: int) -> None:
         entered = self._request("enter_test", {"preamble": self._preamble})
         if entered is None or entered["error"]:
             cell.outputs = []
-            _fail(cell, "GradingGuardError", "the grader could not set this test up: the notebook has altered the "
-                  "Python kernel's own machinery" + (f" ({entered['error']})." if entered else "."))
+            _fail(
+                cell,
+                "GradingGuardError",
+                "the grader could not set this test up: the notebook has altered the "
+                "Python kernel's own machinery" + (f" ({entered['error']})." if entered else "."),
+            )
             return
         if entered["changes"]:
             self.log.info("restored before %s: %s", cell.metadata.nbgrader.get("grade_id"), entered["changes"])
@@ -174,8 +196,12 @@ class GuardedExecute(Execute):
             _fail(cell, "GradingGuardError", "the grader could not check this test's environment after it ran.")
         elif left["changes"]:
             shown = ", ".join(left["changes"][:5]) + (", ..." if len(left["changes"]) > 5 else "")
-            _fail(cell, "GradingIntegrityError", f"this test does not count: while it ran, the notebook's code "
-                  f"replaced {shown}, which the tests rely on.")
+            _fail(
+                cell,
+                "GradingIntegrityError",
+                f"this test does not count: while it ran, the notebook's code "
+                f"replaced {shown}, which the tests rely on.",
+            )
 
     def _begin(self) -> None:
         """Kernel info, then the snapshot: before any learner code runs."""
@@ -190,8 +216,9 @@ class GuardedExecute(Execute):
 
     def _request(self, operation: str, payload: dict) -> dict | None:
         """Send a guard request; its answer, or None if the reply is not the kernel's (the machinery was replaced)."""
-        msg_id = self.kc.execute(protocol.encode(self._token, operation, payload), silent=True,
-                                 store_history=False, allow_stdin=False)
+        msg_id = self.kc.execute(
+            protocol.encode(self._token, operation, payload), silent=True, store_history=False, allow_stdin=False
+        )
         reply = self.wait_for_reply(msg_id)
         if reply is None:
             raise KernelUnresponsive(f"no answer to {operation}")

@@ -76,16 +76,54 @@ class HideHiddenTests(ClearHiddenTests):
     def _redact(self, text: str) -> str:
         if not self._hidden or not isinstance(text, str):
             return text
-        return "\n".join(REDACTED if any(h in ANSI.sub("", line) for h in self._hidden) else line
-                         for line in text.split("\n"))
+        return "\n".join(
+            REDACTED if any(h in ANSI.sub("", line) for h in self._hidden) else line for line in text.split("\n")
+        )
 
 
 # What text, tables, images and rendered markdown need; no script, style, form, frame or object, no event handler.
-TAGS = {*bleach.ALLOWED_TAGS, "p", "div", "span", "pre", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "img", "table",
-        "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "sub", "sup", "dl", "dt", "dd", "del", "s", "u", "small"}
-ATTRIBUTES = {"*": {"class", "title"}, "a": {"href"}, "img": {"src", "alt", "width", "height"},
-              "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}, "ol": {"start"},
-              **{f"h{level}": {"id"} for level in range(1, 7)}}  # the headings' anchors
+TAGS = {
+    *bleach.ALLOWED_TAGS,
+    "p",
+    "div",
+    "span",
+    "pre",
+    "br",
+    "hr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "img",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "caption",
+    "sub",
+    "sup",
+    "dl",
+    "dt",
+    "dd",
+    "del",
+    "s",
+    "u",
+    "small",
+}
+ATTRIBUTES = {
+    "*": {"class", "title"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+    "ol": {"start"},
+    **{f"h{level}": {"id"} for level in range(1, 7)},
+}  # the headings' anchors
 DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,", re.IGNORECASE)  # inline images; not svg, not text/html
 
 

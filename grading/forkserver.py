@@ -40,7 +40,13 @@ KERNEL_DIR = "/run/kernel"  # inside a kernel: its own socket directory, nothing
 SOCKET = "server.sock"
 
 CLONE_NEWUSER = 0x10000000
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x4000000, 0x8000000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = (
+    0x20000,
+    0x4000000,
+    0x8000000,
+    0x20000000,
+    0x40000000,
+)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 38, 24, 47, 4
@@ -55,8 +61,16 @@ def _check(result: int, what: str) -> None:
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), ctypes.c_ulong(flags),
-                       data and data.encode()), f"mount {target}")
+    _check(
+        _libc.mount(
+            source and source.encode(),
+            target.encode(),
+            fstype and fstype.encode(),
+            ctypes.c_ulong(flags),
+            data and data.encode(),
+        ),
+        f"mount {target}",
+    )
 
 
 def _tmpfs(target: str, size: int, inodes: int) -> None:
@@ -187,9 +201,13 @@ def _kernel(request: dict, bound: int, locked: int) -> None:
         raise RuntimeError("the socket folder was not locked")
     os.close(bound)
     os.close(locked)
-    for limit, value in ((resource.RLIMIT_AS, request["memory_bytes"]), (resource.RLIMIT_FSIZE, request["file_bytes"]),
-                         (resource.RLIMIT_NOFILE, request["open_files"]), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NPROC, request["processes"])):
+    for limit, value in (
+        (resource.RLIMIT_AS, request["memory_bytes"]),
+        (resource.RLIMIT_FSIZE, request["file_bytes"]),
+        (resource.RLIMIT_NOFILE, request["open_files"]),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, request["processes"]),
+    ):
         resource.setrlimit(limit, (value, value))
     _drop_capabilities()
     app.start()

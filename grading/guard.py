@@ -17,8 +17,24 @@ import sys
 import threading
 import types
 from builtins import (  # bound now, before learner code can replace them in builtins
-    all, callable, delattr, dict, getattr, hasattr, id, isinstance, len, list, set, setattr, sorted, str, tuple,
-    type, vars, zip,
+    all,
+    callable,
+    delattr,
+    dict,
+    getattr,
+    hasattr,
+    id,
+    isinstance,
+    len,
+    list,
+    set,
+    setattr,
+    sorted,
+    str,
+    tuple,
+    type,
+    vars,
+    zip,
 )
 from collections.abc import Iterable
 
@@ -191,9 +207,15 @@ _MISSING = object()
 class Guard:
     """A snapshot of what tests rely on; :meth:`restore` puts it back, :meth:`changes` only reports."""
 
-    def __init__(self, module_names: Iterable[str], *, objects: Iterable[tuple[object, str, Iterable[str]]] = (),
-                 lists: Iterable[tuple[list, str]] = (), classes: Iterable[type] = (),
-                 instances: Iterable[tuple[object, str]] = ()):
+    def __init__(
+        self,
+        module_names: Iterable[str],
+        *,
+        objects: Iterable[tuple[object, str, Iterable[str]]] = (),
+        lists: Iterable[tuple[list, str]] = (),
+        classes: Iterable[type] = (),
+        instances: Iterable[tuple[object, str]] = (),
+    ):
         """Snapshot now.
 
         Args:

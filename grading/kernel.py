@@ -26,10 +26,10 @@ import os
 import sys
 import types
 
-from IPython.core.inputtransformer2 import TransformerManager
-from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 from ipykernel.ipkernel import IPythonKernel
 from ipykernel.zmqshell import ZMQInteractiveShell
+from IPython.core.inputtransformer2 import TransformerManager
+from IPython.core.interactiveshell import ExecutionInfo, ExecutionResult
 from traitlets import Type
 
 from grading import protocol
@@ -57,13 +57,28 @@ class GuardedKernel(IPythonKernel):
     _test_error: list[str] | None = None  # [ename, evalue] if the last test raised, as this kernel saw it
     shell_class = Type(GradingShell)
 
-    async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False,
-                         *, cell_meta=None, cell_id=None):
+    async def do_execute(
+        self,
+        code,
+        silent,
+        store_history=True,
+        user_expressions=None,
+        allow_stdin=False,
+        *,
+        cell_meta=None,
+        cell_id=None,
+    ):
         request = protocol.decode(code)
         if request is not None and (self._token is None or request[0] == self._token):
             return self._answer(*request)
-        kwargs = dict(silent=silent, store_history=store_history, user_expressions=user_expressions,
-                      allow_stdin=allow_stdin, cell_meta=cell_meta, cell_id=cell_id)
+        kwargs = dict(
+            silent=silent,
+            store_history=store_history,
+            user_expressions=user_expressions,
+            allow_stdin=allow_stdin,
+            cell_meta=cell_meta,
+            cell_id=cell_id,
+        )
         if self._pending_test is None:
             return await super().do_execute(code, **kwargs)
         return await self._run_test(code, kwargs)
@@ -88,8 +103,12 @@ class GuardedKernel(IPythonKernel):
                 answer["test_error"], self._rebound, self._test_error = self._test_error, [], None
         except Exception as error:  # reported to the grader, which fails the test
             answer["error"] = f"{type(error).__name__}: {error}"
-        return {"status": "ok", "execution_count": self.execution_count, "payload": [],
-                "user_expressions": {protocol.REPLY_KEY: answer}}
+        return {
+            "status": "ok",
+            "execution_count": self.execution_count,
+            "payload": [],
+            "user_expressions": {protocol.REPLY_KEY: answer},
+        }
 
     def _snapshot(self, preamble: list[str]) -> None:
         scratch: dict = {"__name__": "__main__", "__builtins__": builtins}
@@ -105,24 +124,54 @@ class GuardedKernel(IPythonKernel):
         self._guard = Guard(
             modules,
             objects=[
-                (shell, "shell", ["input_transformer_manager", "ast_transformers", "input_transformers_post",
-                                  "events", "compile", "displayhook", "display_pub", "display_formatter"]),
-                (manager, "shell.input_transformer_manager",
-                 ["cleanup_transforms", "line_transforms", "token_transformers"]),
+                (
+                    shell,
+                    "shell",
+                    [
+                        "input_transformer_manager",
+                        "ast_transformers",
+                        "input_transformers_post",
+                        "events",
+                        "compile",
+                        "displayhook",
+                        "display_pub",
+                        "display_formatter",
+                    ],
+                ),
+                (
+                    manager,
+                    "shell.input_transformer_manager",
+                    ["cleanup_transforms", "line_transforms", "token_transformers"],
+                ),
                 (shell.events, "shell.events", ["callbacks"]),
                 (self.session, "kernel.session", ["pack", "unpack"]),
             ],
-            lists=[(manager.cleanup_transforms, "shell.input_transformers_cleanup"),
-                   (manager.line_transforms, "shell.input_transformer_manager.line_transforms"),
-                   (manager.token_transformers, "shell.input_transformer_manager.token_transformers"),
-                   (shell.input_transformers_post, "shell.input_transformers_post"),
-                   (shell.ast_transformers, "shell.ast_transformers")]
+            lists=[
+                (manager.cleanup_transforms, "shell.input_transformers_cleanup"),
+                (manager.line_transforms, "shell.input_transformer_manager.line_transforms"),
+                (manager.token_transformers, "shell.input_transformer_manager.token_transformers"),
+                (shell.input_transformers_post, "shell.input_transformers_post"),
+                (shell.ast_transformers, "shell.ast_transformers"),
+            ]
             + [(callbacks, f"shell.events[{event!r}]") for event, callbacks in shell.events.callbacks.items()],
-            classes=[type(shell), type(self), type(shell.compile), type(manager), ExecutionResult, ExecutionInfo,
-                     type(self.session), type(shell.displayhook), type(shell.display_pub)],
+            classes=[
+                type(shell),
+                type(self),
+                type(shell.compile),
+                type(manager),
+                ExecutionResult,
+                ExecutionInfo,
+                type(self.session),
+                type(shell.displayhook),
+                type(shell.display_pub),
+            ],
             # what carries outputs and errors to the grader: a method replaced on one of them is removed again
-            instances=[(shell, "shell"), (self.session, "kernel.session"), (shell.displayhook, "shell.displayhook"),
-                       (shell.display_pub, "shell.display_pub")],  # the kernel sets attributes of its own; replacing its
+            instances=[
+                (shell, "shell"),
+                (self.session, "kernel.session"),
+                (shell.displayhook, "shell.displayhook"),
+                (shell.display_pub, "shell.display_pub"),
+            ],  # the kernel sets attributes of its own; replacing its
             # methods is caught by the token check instead (grading.execute)
         )
 
@@ -150,7 +199,9 @@ class GuardedKernel(IPythonKernel):
         try:
             reply = await super().do_execute(code, **kwargs)
             # reported with leave_test too: learner code that drops error messages on their way out cannot hide it
-            self._test_error = [str(reply.get("ename", "")), str(reply.get("evalue", ""))] if reply.get("status") == "error" else None
+            self._test_error = (
+                [str(reply.get("ename", "")), str(reply.get("evalue", ""))] if reply.get("status") == "error" else None
+            )
             return reply
         finally:
             shell.user_module, shell.user_ns = learner

@@ -75,9 +75,13 @@ class KernelServer:
         bubblewrap()  # fail early, with what to install
         self.limits, self.directory = limits, tempfile.mkdtemp(prefix="relucourse-kernels-")
         self._log = open(os.path.join(self.directory, "server.log"), "ab")
-        command = sandbox_command([sys.executable, "-m", "grading.forkserver", "serve", *preload],
-                                  sockets=self.directory, env=kernel_environment(HOME, GRADING_MOUNT),
-                                  read_only=read_only, limits=limits)
+        command = sandbox_command(
+            [sys.executable, "-m", "grading.forkserver", "serve", *preload],
+            sockets=self.directory,
+            env=kernel_environment(HOME, GRADING_MOUNT),
+            read_only=read_only,
+            limits=limits,
+        )
         command[1:1] = ["--ro-bind", GRADING_PACKAGE, f"{GRADING_MOUNT}/grading"]
         self.cgroup = pids_cgroup(f"{os.getpid()}-{os.path.basename(self.directory)}", limits.processes + SERVER_TASKS)
         if self.cgroup:  # joined before bubblewrap starts, so all of the sandbox is in it
@@ -142,7 +146,9 @@ def _close_servers() -> None:
 class GradingKernelManager(AsyncKernelManager):
     """Starts :mod:`grading.kernel` in the sandbox; configure it as ``c.GradingKernelManager.<trait>``."""
 
-    sandbox = Bool(True, help="Run the kernel under bubblewrap. Turn off only for submissions you trust.").tag(config=True)
+    sandbox = Bool(True, help="Run the kernel under bubblewrap. Turn off only for submissions you trust.").tag(
+        config=True
+    )
     memory_limit = Integer(Limits.memory_bytes, help="Address-space cap of the kernel, bytes").tag(config=True)
     wall_limit = Integer(Limits.wall_seconds, help="The kernel is killed after this many seconds").tag(config=True)
     file_size_limit = Integer(Limits.file_bytes, help="Largest file the kernel may write, bytes").tag(config=True)
@@ -150,16 +156,24 @@ class GradingKernelManager(AsyncKernelManager):
     scratch_inodes = Integer(Limits.inodes, help="Files and folders in each tmpfs of the sandbox").tag(config=True)
     process_limit = Integer(Limits.processes, help="Processes and threads one kernel may have").tag(config=True)
     extra_read_only = List(Unicode(), help="More host paths the kernel may read").tag(config=True)
-    preload = List(Unicode(), ["numpy", "numpy.testing", "torch", "torch.testing"], help="Modules the kernel server imports once, before any "
-                   "kernel: each kernel starts with them loaded, untouched").tag(config=True)
+    preload = List(
+        Unicode(),
+        ["numpy", "numpy.testing", "torch", "torch.testing"],
+        help="Modules the kernel server imports once, before any "
+        "kernel: each kernel starts with them loaded, untouched",
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.transport, self.cache_ports = "ipc", False
         self._kernel_spec = KernelSpec(
             argv=[sys.executable, "-m", "grading.kernel", "-f", "{connection_file}"],
-            display_name="relucourse grading kernel", language="python", interrupt_mode="message",
-            env={}, metadata={}, resource_dir="",
+            display_name="relucourse grading kernel",
+            language="python",
+            interrupt_mode="message",
+            env={},
+            metadata={},
+            resource_dir="",
         )
         self._private = self._server = None
         self._workdir, self._files, self._log = f"{HOME}/work", {}, None
@@ -175,8 +189,14 @@ class GradingKernelManager(AsyncKernelManager):
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.memory_limit, self.wall_limit, self.file_size_limit, self.scratch_size,
-                      inodes=self.scratch_inodes, processes=self.process_limit)
+        return Limits(
+            self.memory_limit,
+            self.wall_limit,
+            self.file_size_limit,
+            self.scratch_size,
+            inodes=self.scratch_inodes,
+            processes=self.process_limit,
+        )
 
     async def _async_pre_start_kernel(self, **kw):
         host_cwd = kw.pop("cwd", None) or os.getcwd()
@@ -208,8 +228,16 @@ class GradingKernelManager(AsyncKernelManager):
         request = kernel_request(self.limits, self._workdir, self._files)
         with open(os.path.join(self._private, "request.json"), "w") as handle:
             json.dump(request, handle)
-        return [sys.executable, "-I", "-S", forkserver.__file__, "launch", self._server.socket,
-                os.path.basename(self._private), os.path.join(self._private, "request.json")]
+        return [
+            sys.executable,
+            "-I",
+            "-S",
+            forkserver.__file__,
+            "launch",
+            self._server.socket,
+            os.path.basename(self._private),
+            os.path.join(self._private, "request.json"),
+        ]
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:
@@ -237,10 +265,19 @@ def kernel_request(limits: Limits, workdir: str, files: dict[str, str]) -> dict:
         total += len(contents[relative]) // 2
         if total > limits.scratch_bytes:
             raise ValueError(f"Invalid data files: over {limits.scratch_bytes} bytes in all")
-    return {"workdir": workdir, "home": HOME, "files": contents, "env": kernel_environment(HOME, GRADING_MOUNT),
-            "memory_bytes": limits.memory_bytes, "file_bytes": limits.file_bytes, "open_files": limits.open_files,
-            "processes": limits.processes + SERVER_TASKS, "wall_seconds": limits.wall_seconds,
-            "scratch_bytes": limits.scratch_bytes, "inodes": limits.inodes}
+    return {
+        "workdir": workdir,
+        "home": HOME,
+        "files": contents,
+        "env": kernel_environment(HOME, GRADING_MOUNT),
+        "memory_bytes": limits.memory_bytes,
+        "file_bytes": limits.file_bytes,
+        "open_files": limits.open_files,
+        "processes": limits.processes + SERVER_TASKS,
+        "wall_seconds": limits.wall_seconds,
+        "scratch_bytes": limits.scratch_bytes,
+        "inodes": limits.inodes,
+    }
 
 
 def pids_cgroup(name: str, maximum: int) -> str | None:

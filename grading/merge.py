@@ -45,7 +45,9 @@ def _merge(scratch_db: str, course_db: str, course_id: str, assignment: str, stu
                 row.auto_score = grade.auto_score
                 row.needs_manual_grade = row.manual_score is not None or grade.auto_score is None
             for comment in notebook.comments:
-                course.find_comment(comment.name, notebook.name, assignment, student).auto_comment = comment.auto_comment
+                course.find_comment(
+                    comment.name, notebook.name, assignment, student
+                ).auto_comment = comment.auto_comment
         course.db.commit()
         return float(submission.score), float(submission.max_score)
 
@@ -62,6 +64,7 @@ def replace_tree(source: Path, dest: Path) -> None:
 
 def remove_tree(path: Path) -> None:
     """rmtree that also removes nbgrader's read-only (444) files."""
+
     def writable(function, name, _):
         os.chmod(os.path.dirname(name), stat.S_IRWXU)
         os.chmod(name, stat.S_IRWXU)

@@ -36,5 +36,8 @@ def read_notes(nb: NotebookNode) -> list[str]:
 
 def drop_notes(nb: NotebookNode) -> None:
     """Remove grading-notes cells a submission brought with it: only the grader writes them."""
-    nb.cells = [c for c in nb.cells if not (c.metadata.get(_KEY) is not None or
-                                             (c.cell_type == "markdown" and c.source.startswith(TITLE)))]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if not (c.metadata.get(_KEY) is not None or (c.cell_type == "markdown" and c.source.startswith(TITLE)))
+    ]

@@ -109,8 +109,11 @@ def _repair_structure(data: dict) -> dict:
         if not isinstance(raw, dict) or raw.get("cell_type") not in ("code", "markdown", "raw"):
             continue
         source = raw.get("source", "")
-        cell = {"cell_type": raw["cell_type"], "metadata": raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
-                "source": "".join(source) if isinstance(source, list) else str(source)}
+        cell = {
+            "cell_type": raw["cell_type"],
+            "metadata": raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
+            "source": "".join(source) if isinstance(source, list) else str(source),
+        }
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
         cell_id = raw.get("id")
@@ -151,5 +154,9 @@ def _is_package(directory: Path) -> bool:
 
 def _ignore_unsafe(directory: str, names: list[str]) -> list[str]:
     """Within a kept data folder, skip links and special files."""
-    return [n for n in names if not stat.S_ISREG(os.lstat(os.path.join(directory, n)).st_mode)
-            and not stat.S_ISDIR(os.lstat(os.path.join(directory, n)).st_mode)]
+    return [
+        n
+        for n in names
+        if not stat.S_ISREG(os.lstat(os.path.join(directory, n)).st_mode)
+        and not stat.S_ISDIR(os.lstat(os.path.join(directory, n)).st_mode)
+    ]

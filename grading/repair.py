@@ -38,8 +38,14 @@ def instructor_metadata(gb: Gradebook, notebook_id: str, assignment_id: str) -> 
     solutions = {c.name for c in notebook.solution_cells}
     truth = {}
     for cell in notebook.source_cells:
-        meta = {"grade": cell.name in grades, "grade_id": cell.name, "locked": bool(cell.locked),
-                "schema_version": 3, "solution": cell.name in solutions, "task": cell.name in tasks}
+        meta = {
+            "grade": cell.name in grades,
+            "grade_id": cell.name,
+            "locked": bool(cell.locked),
+            "schema_version": 3,
+            "solution": cell.name in solutions,
+            "task": cell.name in tasks,
+        }
         if cell.name in grades or cell.name in tasks:
             meta["points"] = grades.get(cell.name, tasks.get(cell.name))
         truth[cell.name] = {"nbgrader": meta, "cell_type": cell.cell_type, "source": cell.source}
@@ -84,16 +90,25 @@ class RepairCells(NbGraderPreprocessor):
                     _set_type(cell, wanted["cell_type"])
             else:
                 del cell.metadata["nbgrader"]
-                (duplicates if grade_id in truth else unknown).insert(0, grade_id if grade_id in truth else _describe(meta))
-        notes = [f"nbgrader settings ({', '.join(fields)}) had been changed in {_cells(ids)}; they were set back to "
-                 "the assignment's." for fields, ids in changed.items()]
+                (duplicates if grade_id in truth else unknown).insert(
+                    0, grade_id if grade_id in truth else _describe(meta)
+                )
+        notes = [
+            f"nbgrader settings ({', '.join(fields)}) had been changed in {_cells(ids)}; they were set back to "
+            "the assignment's."
+            for fields, ids in changed.items()
+        ]
         if retyped:
             notes.append(f"cell type changed back: {', '.join(retyped)}.")
         if duplicates:
-            notes.append(f"a second copy of {_cells(duplicates)} was found; the last copy counts, the others run as "
-                         "ordinary cells.")
-        notes += [f"a cell claiming nbgrader settings that are not the assignment's ({u}) runs as an ordinary cell."
-                  for u in unknown]
+            notes.append(
+                f"a second copy of {_cells(duplicates)} was found; the last copy counts, the others run as "
+                "ordinary cells."
+            )
+        notes += [
+            f"a cell claiming nbgrader settings that are not the assignment's ({u}) runs as an ordinary cell."
+            for u in unknown
+        ]
         return notes
 
     def _restore_missing(self, nb: NotebookNode, truth: dict, order: list[str]) -> list[str]:
@@ -111,12 +126,18 @@ class RepairCells(NbGraderPreprocessor):
             present = {g: (i + 1 if i >= at else i) for g, i in present.items()}
             present[grade_id] = at
             missing.append(grade_id)
-        return [f"{_cells(missing)} {'was' if len(missing) == 1 else 'were'} missing from the submission and put back."] if missing else []
+        return (
+            [f"{_cells(missing)} {'was' if len(missing) == 1 else 'were'} missing from the submission and put back."]
+            if missing
+            else []
+        )
 
     def _source_order(self, assignment_id: str, notebook_id: str, truth: dict) -> list[str]:
         """The grade_ids in the order of the instructor's source notebook (the gradebook keeps no order)."""
         coursedir = CourseDirectory(config=self.config)
-        path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", assignment_id), f"{notebook_id}.ipynb")
+        path = os.path.join(
+            coursedir.format_path(coursedir.source_directory, ".", assignment_id), f"{notebook_id}.ipynb"
+        )
         try:
             source = nbformat.read(path, as_version=4)
             order = [c.metadata["nbgrader"].get("grade_id") for c in source.cells if "nbgrader" in c.metadata]

@@ -36,9 +36,16 @@ __all__ = ["Diagnosis", "ClassResults", "diagnosis_key", "read_results", "write_
 
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b")
 _BOOK = "../../_build/html"
-_NOT_ANSWERS = ("rejected", "fallback", "failed")  # make grade's statuses of a submission graded as the release  # the built book, from .grading/<assignment>/
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
-                                undefined=jinja2.StrictUndefined)
+_NOT_ANSWERS = (
+    "rejected",
+    "fallback",
+    "failed",
+)  # make grade's statuses of a submission graded as the release  # the built book, from .grading/<assignment>/
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
 
 
 def diagnosis_key(message: str) -> str:
@@ -83,7 +90,9 @@ class ClassResults:
     passed: dict[str, dict[str, float]]  # student -> test -> fraction of its points
     diagnoses: list[Diagnosis]
     late: dict[str, float]  # student -> seconds late
-    statuses: dict[str, str] = field(default_factory=dict)  # student -> graded | repaired | rejected | fallback | failed
+    statuses: dict[str, str] = field(
+        default_factory=dict
+    )  # student -> graded | repaired | rejected | fallback | failed
     notes: dict[str, list[str]] = field(default_factory=dict)
     timestamps: dict[str, str] = field(default_factory=dict)
 
@@ -94,8 +103,14 @@ def _tests(course: Course) -> list[Test]:
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("grade") and not meta.get("solution"):
-                tests.append(Test(meta["grade_id"], path.stem, float(meta.get("points", 0)),
-                                  cell.metadata.get("relucourse", {}).get("reteach")))
+                tests.append(
+                    Test(
+                        meta["grade_id"],
+                        path.stem,
+                        float(meta.get("points", 0)),
+                        cell.metadata.get("relucourse", {}).get("reteach"),
+                    )
+                )
     return tests
 
 
@@ -111,8 +126,10 @@ def _failures(course: Course, student: str) -> dict[str, tuple[str, str]]:
             elif meta.get("grade") and cell.cell_type == "code":
                 errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                 if errors:
-                    found[meta["grade_id"]] = (f"{errors[0].get('ename', 'Error')}: {errors[0].get('evalue', '')}",
-                                               answer)
+                    found[meta["grade_id"]] = (
+                        f"{errors[0].get('ename', 'Error')}: {errors[0].get('evalue', '')}",
+                        answer,
+                    )
     return found
 
 
@@ -123,7 +140,7 @@ def _anonymous_order(student: str) -> str:
 def read_results(root: Path, assignment: str) -> ClassResults:
     """Everything the report shows, from the gradebook, autograded/ and .grading/<assignment>/report.csv."""
     course = Course.load(root, assignment)
-    if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///"):]).is_file():
+    if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).is_file():
         raise ValueError(f"no gradebook at {course.db_url}: run make grade ASSIGNMENT={assignment} first")
     tests = _tests(course)
     scores, passed, late, timestamps, max_score = {}, {}, {}, {}, 0.0
@@ -131,8 +148,12 @@ def read_results(root: Path, assignment: str) -> ClassResults:
         for submission in gb.assignment_submissions(assignment):
             student = submission.student.id
             scores[student], max_score = float(submission.score), float(submission.max_score)
-            passed[student] = {g.name: (float(g.score or 0) / float(g.max_score) if g.max_score else 1.0)
-                               for nb in submission.notebooks for g in nb.grades if g.cell_type == "code"}
+            passed[student] = {
+                g.name: (float(g.score or 0) / float(g.max_score) if g.max_score else 1.0)
+                for nb in submission.notebooks
+                for g in nb.grades
+                if g.cell_type == "code"
+            }
             if submission.total_seconds_late and submission.total_seconds_late > 0:
                 late[student] = float(submission.total_seconds_late)
             if submission.timestamp is not None:
@@ -157,9 +178,16 @@ def read_results(root: Path, assignment: str) -> ClassResults:
                 message = "not attempted: the task still raises NotImplementedError"
             groups[(test.grade_id, diagnosis_key(message))].append((student, message, answer))
     order = {t.grade_id: i for i, t in enumerate(tests)}
-    diagnoses = [Diagnosis(test, key, _shown_message([m for _, m, _ in members]), [s for s, _, _ in members],
-                           [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]])
-                 for (test, key), members in groups.items()]
+    diagnoses = [
+        Diagnosis(
+            test,
+            key,
+            _shown_message([m for _, m, _ in members]),
+            [s for s, _, _ in members],
+            [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]],
+        )
+        for (test, key), members in groups.items()
+    ]
     diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
     return ClassResults(assignment, tests, scores, max_score, passed, diagnoses, late, statuses, notes, timestamps)
 
@@ -176,8 +204,15 @@ def item_analysis(results: ClassResults) -> list[dict]:
         discrimination = None
         if len(students) > 1 and item.std() > 0 and rest.std() > 0:
             discrimination = float(np.corrcoef(item, rest)[0, 1])
-        rows.append({"test": test, "passed": int((item >= 1).sum()), "students": len(students),
-                     "difficulty": float(item.mean()) if students else 0.0, "discrimination": discrimination})
+        rows.append(
+            {
+                "test": test,
+                "passed": int((item >= 1).sum()),
+                "students": len(students),
+                "difficulty": float(item.mean()) if students else 0.0,
+                "discrimination": discrimination,
+            }
+        )
     return rows
 
 
@@ -185,7 +220,7 @@ def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]  # inline: no XML prolog
+    return svg[svg.index("<svg") :]  # inline: no XML prolog
 
 
 def _score_figure(results: ClassResults) -> str:
@@ -224,7 +259,9 @@ def write_report(root: Path, assignment: str) -> ClassResults:
     """Write .grading/<assignment>/misconceptions.csv and class.html; return what they show."""
     results = read_results(root, assignment)
     if not results.scores:
-        raise ValueError(f"no graded submissions of {assignment} in the gradebook: run make grade ASSIGNMENT={assignment}")
+        raise ValueError(
+            f"no graded submissions of {assignment} in the gradebook: run make grade ASSIGNMENT={assignment}"
+        )
     work = Course.load(root, assignment).work
     work.mkdir(parents=True, exist_ok=True)
     with open(work / "misconceptions.csv", "w", newline="", encoding="utf-8") as handle:
@@ -238,10 +275,15 @@ def write_report(root: Path, assignment: str) -> ClassResults:
     for student, status in sorted(results.statuses.items()):
         statuses[status].append(student)
     page = _TEMPLATES.get_template("class.html.j2").render(
-        results=results, rows=rows, tests=tests, statuses=dict(statuses), link=_reteach_link,
+        results=results,
+        rows=rows,
+        tests=tests,
+        statuses=dict(statuses),
+        link=_reteach_link,
         score_figure=Markup(_score_figure(results)),
         pass_figure=Markup(_pass_figure(rows, assignment)),
-        mean=float(np.mean(list(results.scores.values()))))
+        mean=float(np.mean(list(results.scores.values()))),
+    )
     (work / "class.html").write_text(page, encoding="utf-8")
     return results
 
@@ -254,8 +296,13 @@ def _cohort_figure(classes: list[ClassResults]) -> str:
     for student in students:
         shares = [c.scores[student] / c.max_score if student in c.scores and c.max_score else np.nan for c in classes]
         ax.plot(names, shares, color="#4c72b0", alpha=0.25, marker="o", markersize=3)
-    ax.plot(names, [np.mean([s / c.max_score for s in c.scores.values()]) for c in classes], color="#c44e52",
-            linewidth=2.5, label="class mean")
+    ax.plot(
+        names,
+        [np.mean([s / c.max_score for s in c.scores.values()]) for c in classes],
+        color="#c44e52",
+        linewidth=2.5,
+        label="class mean",
+    )
     ax.set_ylim(-0.05, 1.05)
     ax.set_ylabel("share of the points")
     ax.set_title("the cohort over the assignments")
@@ -269,12 +316,17 @@ def write_overview(root: Path, classes: list[ClassResults]) -> Path:
     for c in classes:
         for row in item_analysis(c):
             if row["students"] and row["passed"] in (0, row["students"]):
-                flat.append({"assignment": c.assignment, "test": row["test"].grade_id,
-                             "all": "everyone passes" if row["passed"] else "everyone fails"})
+                flat.append(
+                    {
+                        "assignment": c.assignment,
+                        "test": row["test"].grade_id,
+                        "all": "everyone passes" if row["passed"] else "everyone fails",
+                    }
+                )
     students = sorted({s for c in classes for s in c.scores})
     page = _TEMPLATES.get_template("overview.html.j2").render(
-        classes=classes, students=students, flat=flat,
-        cohort_figure=Markup(_cohort_figure(classes)))
+        classes=classes, students=students, flat=flat, cohort_figure=Markup(_cohort_figure(classes))
+    )
     path = Path(root).resolve() / ".grading" / "class.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -28,8 +28,7 @@ INSTALL_HINT = (
     "administrator. `make test` and `make grade` install it themselves when run as root."
 )
 # /etc entries a Python process needs; the rest of /etc (shadow, ssh keys, ...) stays out.
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
-             "mime.types")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf", "mime.types")
 
 
 # What the server keeps, in its own user namespace only, to confine each kernel (which drops them all).
@@ -75,12 +74,7 @@ def read_only_paths(extra: Iterable[str] = ()) -> list[str]:
 
 
 def sandbox_command(
-    command: list[str],
-    *,
-    sockets: str,
-    env: Mapping[str, str],
-    read_only: Iterable[str],
-    limits: Limits,
+    command: list[str], *, sockets: str, env: Mapping[str, str], read_only: Iterable[str], limits: Limits
 ) -> list[str]:
     """``bwrap ... prlimit ... -- command``: the sandbox of a kernel server (:mod:`grading.forkserver`).
 
@@ -91,10 +85,27 @@ def sandbox_command(
         read_only: host paths bound read-only at the same place (see :func:`read_only_paths`).
         limits: the caps; the server applies those of a kernel to each kernel.
     """
-    args = [bubblewrap(), "--unshare-all", "--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL",
-            *(arg for cap in SERVER_CAPABILITIES for arg in ("--cap-add", cap)),
-            "--die-with-parent", "--new-session", "--hostname", "grading",
-            "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+    args = [
+        bubblewrap(),
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--cap-drop",
+        "ALL",
+        *(arg for cap in SERVER_CAPABILITIES for arg in ("--cap-add", cap)),
+        "--die-with-parent",
+        "--new-session",
+        "--hostname",
+        "grading",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
     for tmpfs in ("/tmp", HOME):  # first: a read-only path below /tmp (a course cloned there) is bound on top
         args += ["--size", str(limits.scratch_bytes), "--tmpfs", tmpfs]
     for path in read_only:

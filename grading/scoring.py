@@ -11,10 +11,9 @@ cell's own result works as in nbgrader.
 from __future__ import annotations
 
 from nbformat import NotebookNode
+from nbgrader import utils
 from nbgrader.preprocessors import SaveAutoGrades
 from nbgrader.utils import get_partial_grade, is_grade, is_solution
-
-from nbgrader import utils
 
 __all__ = ["determine_grade", "SaveGrades"]
 
@@ -42,8 +41,9 @@ class SaveGrades(SaveAutoGrades):
     """nbgrader's ``SaveAutoGrades`` with :func:`determine_grade`."""
 
     def _add_score(self, cell: NotebookNode, resources) -> None:
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id, self.student_id
+        )
         grade.auto_score, _ = determine_grade(cell, self.log)
         grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         self.gradebook.db.commit()

@@ -84,7 +84,10 @@ def animate_paths(
         plot_landscape(*landscape, ax=ax, **landscape_kw)
     else:
         margin = 0.05 * max(np.ptp(w_values), np.ptp(b_values), 1e-9)
-        ax.set(xlim=(w_values.min() - margin, w_values.max() + margin), ylim=(b_values.min() - margin, b_values.max() + margin))
+        ax.set(
+            xlim=(w_values.min() - margin, w_values.max() + margin),
+            ylim=(b_values.min() - margin, b_values.max() + margin),
+        )
     colours = np.where(reached_mask, REACHED, STUCK)
     lines = [ax.plot([], [], color=colour, lw=1.2)[0] for colour in colours]
     ax.scatter(w_values[0], b_values[0], s=14, c=colours, zorder=3)  # the starts

@@ -94,7 +94,9 @@ def html_table(table: Mapping[str, Mapping[str, object]], *, first: str = "", di
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in [first, *columns])
     rows = "".join(
-        f"<tr><td><code>{html.escape(name)}</code></td>" + "".join(f"<td>{cell(row[c])}</td>" for c in columns) + "</tr>"
+        f"<tr><td><code>{html.escape(name)}</code></td>"
+        + "".join(f"<td>{cell(row[c])}</td>" for c in columns)
+        + "</tr>"
         for name, row in table.items()
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
@@ -109,7 +111,9 @@ def _disc_images(n: int, size: int, generator: torch.Generator) -> Tensor:
     grid = torch.arange(size, dtype=torch.float32)
     centre = torch.rand(n, 2, generator=generator) * size
     radius = 2 + torch.rand(n, 1, 1, generator=generator) * size / 4
-    inside = (grid[None, :, None] - centre[:, 0, None, None]) ** 2 + (grid[None, None, :] - centre[:, 1, None, None]) ** 2
+    inside = (grid[None, :, None] - centre[:, 0, None, None]) ** 2 + (
+        grid[None, None, :] - centre[:, 1, None, None]
+    ) ** 2
     grey = torch.randint(1, 256, (n, size, size), generator=generator) / 255
     return (grey * (inside <= radius**2))[:, None]
 

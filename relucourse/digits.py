@@ -71,7 +71,9 @@ def digits_runs(
     shape = (len(at_zero), len(lr), len(seeds))
     dead, accuracy, exact_zeros = torch.zeros(shape), torch.zeros(shape), torch.zeros(shape, dtype=torch.int64)
     final: dict[tuple[int, int, int], Tensor] = {}
-    for (a, slope_at_zero), (l, rate), (s, seed) in ((i, j, k) for i in enumerate(at_zero) for j in enumerate(lr) for k in enumerate(seeds)):
+    for (a, slope_at_zero), (l, rate), (s, seed) in (
+        (i, j, k) for i in enumerate(at_zero) for j in enumerate(lr) for k in enumerate(seeds)
+    ):
         model = MLP(list(widths), activation=functools.partial(relu, at_zero=slope_at_zero), seed=seed)
         optimizer = torch.optim.SGD(model.parameters(), lr=rate)
         batches = torch.Generator().manual_seed(seed)

@@ -51,7 +51,9 @@ def heavy_ball_errors(hessian: Tensor, error0: Tensor, *, lr: float, momentum: f
         the errors $e_0, \dots, e_T$, shape (steps + 1, d).
     """
     if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or error0.shape != hessian.shape[:1]:
-        raise ValueError(f"Invalid shapes: hessian {tuple(hessian.shape)}, error0 {tuple(error0.shape)} (expected (d, d), (d,))")
+        raise ValueError(
+            f"Invalid shapes: hessian {tuple(hessian.shape)}, error0 {tuple(error0.shape)} (expected (d, d), (d,))"
+        )
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"Invalid number of steps: {steps!r} (expected an int >= 0)")
     error = error0.detach().clone().to(torch.float64).requires_grad_(True)

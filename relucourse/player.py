@@ -23,7 +23,11 @@ __all__ = ["trajectory_runs", "trajectory_player"]
 
 W_SHOWN = 3.0  # the plot shows w in [-3, 3]; a path beyond is drawn at the edge
 _COLOURS = {Outcome.REACHED: REACHED, Outcome.STUCK: STUCK, Outcome.DIVERGED: DIVERGED}
-_WORDS = {Outcome.REACHED: "reaches the teacher", Outcome.STUCK: "does not reach the teacher", Outcome.DIVERGED: "diverges"}
+_WORDS = {
+    Outcome.REACHED: "reaches the teacher",
+    Outcome.STUCK: "does not reach the teacher",
+    Outcome.DIVERGED: "diverges",
+}
 
 
 def trajectory_runs(w0: Sequence[float], lr: Sequence[float], momentum: Sequence[float], *, steps: int) -> dict:
@@ -106,5 +110,7 @@ def trajectory_player(runs: dict, *, alt: str, start: tuple[float, float, float]
     script = _SCRIPT % {"id": player, "shown": W_SHOWN, "colours": json.dumps({int(k): v for k, v in _COLOURS.items()}),
                         "words": json.dumps({int(k): v for k, v in _WORDS.items()})}  # fmt: skip
     data = json.dumps(runs, separators=(",", ":")).replace("</", "<\\/")
-    return HTML(f'<div id="{player}" class="relucourse-player">{sliders}{svg}<p class="caption"></p>'
-                f'<script type="application/json">{data}</script><script>{script}</script></div>')
+    return HTML(
+        f'<div id="{player}" class="relucourse-player">{sliders}{svg}<p class="caption"></p>'
+        f'<script type="application/json">{data}</script><script>{script}</script></div>'
+    )

@@ -12,8 +12,18 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 from torch import Tensor
 
-__all__ = ["PALETTE", "REACHED", "STUCK", "DIVERGED", "plot_loss", "plot_param", "plot_loss_curve", "plot_landscape",
-           "plot_paths", "plot_outcomes"]
+__all__ = [
+    "PALETTE",
+    "REACHED",
+    "STUCK",
+    "DIVERGED",
+    "plot_loss",
+    "plot_param",
+    "plot_loss_curve",
+    "plot_landscape",
+    "plot_paths",
+    "plot_outcomes",
+]
 
 # The Okabe–Ito palette (distinguishable with every common colour-vision deficiency): every colour of the course's figures.
 PALETTE = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
@@ -169,7 +179,9 @@ def plot_outcomes(
     """
     x_values, y_values, codes = _numpy("x", x, (1,)), _numpy("y", y, (1,)), _numpy("outcome", outcome, (2,))
     if codes.shape != (len(y_values), len(x_values)):
-        raise ValueError(f"Invalid outcome: shape {codes.shape}, expected (len(y), len(x)) = {(len(y_values), len(x_values))}")
+        raise ValueError(
+            f"Invalid outcome: shape {codes.shape}, expected (len(y), len(x)) = {(len(y_values), len(x_values))}"
+        )
     if not np.isin(codes, (0, 1, 2)).all():
         raise ValueError("Invalid outcome: expected codes 0 (reaches), 1 (stuck) and 2 (diverges)")
     for name, values in (("x", x_values), ("y", y_values)):

@@ -70,7 +70,9 @@ def plot_trajectory(
     ax.plot(grid, curve, color="black", lw=1.5, label=r"population loss $L_\alpha(w)$")
     ax.plot(w_path, population_loss(w_path, slope=slope), "-o", color=colour, lw=1, ms=3,
             label=f"{steps} steps: " + ("reaches the minimum" if reached else "does not reach the minimum"))  # fmt: skip
-    ax.plot(w0, population_loss(w0, slope=slope), "o", ms=10, mfc="white", mec=colour, mew=2, label=f"start $w_0 = {w0:g}$")
+    ax.plot(
+        w0, population_loss(w0, slope=slope), "o", ms=10, mfc="white", mec=colour, mew=2, label=f"start $w_0 = {w0:g}$"
+    )
     ax.axvline(minimiser, color="grey", ls=":", lw=1, label=f"minimiser $w^* = {minimiser:.3g}$")
     ax.set(xlim=W_RANGE, ylim=(0, 1.05 * curve.max().item()), xlabel="weight $w$", ylabel=r"loss $L_\alpha(w)$ (MSE)",
            title=rf"$\eta = {lr:.3g}$, $\beta = {momentum:g}$, $\alpha = {slope:g}$: $w_{{{steps}}} = {w_end:.4g}$")  # fmt: skip
@@ -88,20 +90,36 @@ class TrajectorySliders(widgets.VBox):
         image: the PNG of the figure, as the notebook shows it.
     """
 
-    def __init__(self, *, w0: float = -1.0, lr: float = 0.1, momentum: float = 0.0, slope: float = 0.0, steps: int = 100):
+    def __init__(
+        self, *, w0: float = -1.0, lr: float = 0.1, momentum: float = 0.0, slope: float = 0.0, steps: int = 100
+    ):
         _check(w0, lr, momentum, slope, steps)
         options = {"continuous_update": False, "style": {"description_width": "9em"}, "layout": {"width": "32em"}}
         sliders = {
-            "lr": widgets.FloatLogSlider(value=lr, base=10, min=-3, max=math.log10(2.5), step=0.05,
-                                         description="step size η", readout_format=".3g", **options),  # fmt: skip
-            "momentum": widgets.FloatSlider(value=momentum, min=0, max=0.99, step=0.01, description="momentum β", **options),
-            "w0": widgets.FloatSlider(value=w0, min=W_RANGE[0], max=W_RANGE[1], step=0.05, description="start w₀", **options),
+            "lr": widgets.FloatLogSlider(
+                value=lr,
+                base=10,
+                min=-3,
+                max=math.log10(2.5),
+                step=0.05,
+                description="step size η",
+                readout_format=".3g",
+                **options,
+            ),  # fmt: skip
+            "momentum": widgets.FloatSlider(
+                value=momentum, min=0, max=0.99, step=0.01, description="momentum β", **options
+            ),
+            "w0": widgets.FloatSlider(
+                value=w0, min=W_RANGE[0], max=W_RANGE[1], step=0.05, description="start w₀", **options
+            ),
             "slope": widgets.FloatSlider(value=slope, min=0, max=0.5, step=0.01, description="leak α", **options),
         }
         image = widgets.Image(format="png")
         super().__init__([*sliders.values(), image])
         self.sliders, self.image, self.steps = sliders, image, steps
-        self.figure = Figure(figsize=(7, 4.5), layout="constrained")  # not pyplot's: the notebook shows it only as self.image
+        self.figure = Figure(
+            figsize=(7, 4.5), layout="constrained"
+        )  # not pyplot's: the notebook shows it only as self.image
         self.ax = self.figure.add_subplot()
         for slider in sliders.values():
             slider.observe(self.redraw, names="value")

@@ -58,8 +58,9 @@ def _used(source: str) -> set[str]:
     return {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
 
 
-def run_tests(assignment: str, answers: dict[str, str] | None = None, *, visible_only: bool = False,
-              preamble: str = "") -> dict[str, str | None]:
+def run_tests(
+    assignment: str, answers: dict[str, str] | None = None, *, visible_only: bool = False, preamble: str = ""
+) -> dict[str, str | None]:
     """grade_id -> None for each test cell that passes, else its error as the feedback shows it ("Name: message").
 
     `answers` replaces solution cells (grade_id -> source); `visible_only` runs the tests as the release

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from course import build_book, copy_course, lessons, plant_leftovers
 
 
@@ -63,7 +62,9 @@ def hub():
     from hub import Hub
 
     if os.geteuid() != 0:  # accounts, PAM and servers started as them: root only, as in CI
-        (pytest.fail if os.environ.get("CI") else pytest.skip)("the hub tests run as root (make test as root, as CI does)")
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(
+            "the hub tests run as root (make test as root, as CI does)"
+        )
     # the accounts and /etc/jupyter are the machine's: two clones' hub tests take turns
     with open("/run/lock/relucourse-hub-tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -53,7 +53,11 @@ def solution_lines(notebook: Path) -> list[str]:
 def copy_course(destination: Path) -> Path:
     """Copy the working tree as a new clone would have it (tracked and new files, nothing ignored)."""
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     for name in listed:
         if (ROOT / name).is_file():
@@ -64,7 +68,11 @@ def copy_course(destination: Path) -> Path:
 
 def generated_folders() -> list[str]:
     """The folders .gitignore lists that a course directory may hold besides the book's own (release/ is a page source)."""
-    names = [line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines() if line.strip().endswith("/")]
+    names = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".gitignore").read_text().splitlines()
+        if line.strip().endswith("/")
+    ]
     return [name for name in names if "*" not in name and name not in ("release", "_build", ".venv")]
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import nbformat
 import requests
+from course import ROOT, copy_course
 from nbgrader.api import Gradebook
 
-from course import ROOT, copy_course
 from grading.bench import reference_solutions
 
 COURSE = "relucourse"
@@ -53,8 +53,14 @@ def as_user(user: str, command: str, check: bool = True) -> subprocess.Completed
 
 def nbgrader_as_root(hub: Hub, *args: str) -> subprocess.CompletedProcess:
     """The instructor's nbgrader, as root in the course directory."""
-    done = subprocess.run([str(BIN / "nbgrader"), *args], cwd=hub.course_dir, env=hub.root_env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(BIN / "nbgrader"), *args],
+        cwd=hub.course_dir,
+        env=hub.root_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode:
         raise AssertionError(f"nbgrader {' '.join(args)}\n{done.stdout}{done.stderr}")
     return done
@@ -67,7 +73,9 @@ def remove_account(name: str, only_if_marked: bool = True) -> None:
     except KeyError:
         return
     if only_if_marked and entry.pw_gecos != MARK:
-        raise AssertionError(f"an account {name!r} exists that the hub tests did not make: remove it or rename the test's")
+        raise AssertionError(
+            f"an account {name!r} exists that the hub tests did not make: remove it or rename the test's"
+        )
     subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
     subprocess.run(["userdel", "--remove", name], capture_output=True)
 
@@ -84,12 +92,33 @@ class Postgres:
         shutil.chown(folder, "postgres")
         (folder / "pw").write_text(self.password)
         shutil.chown(folder / "pw", "postgres")
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=scram-sha-256",
-                          f"--pwfile={folder / 'pw'}", "-E", "UTF8")
-        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(folder / "log"), "-o",
-                          f"-p {self.port} -c listen_addresses=127.0.0.1 -k {folder}", "start")
-        subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", COURSE],
-                       env={**os.environ, "PGPASSWORD": self.password}, check=True)
+        self._as_postgres(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=scram-sha-256",
+            f"--pwfile={folder / 'pw'}",
+            "-E",
+            "UTF8",
+        )
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {folder}",
+            "start",
+        )
+        subprocess.run(
+            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", COURSE],
+            env={**os.environ, "PGPASSWORD": self.password},
+            check=True,
+        )
 
     @property
     def url(self) -> str:
@@ -112,7 +141,7 @@ class Hub:
     passwords: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     _sessions: dict[str, requests.Session] = field(default_factory=dict)
-    _labs: dict[str, "Lab"] = field(default_factory=dict)
+    _labs: dict[str, Lab] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -149,12 +178,37 @@ class Hub:
             writer.writerows([s, s.split("-")[-1].title(), "Student", f"{s}@example.org"] for s in self.students)
         self.log = (self.base / "hub.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "classroom", "hub", "--course-dir", str(self.course_dir), "--roster", str(roster),
-             "--instructors", self.instructor, "--exchange", str(self.exchange), "--port", str(self.port),
-             "--service-port", str(free_port()), "--hub-port", str(free_port()),
-             "--proxy-api-port", str(free_port()), "--state-dir", str(self.base / "state"),
-             "--db-url", self.postgres.url],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "classroom",
+                "hub",
+                "--course-dir",
+                str(self.course_dir),
+                "--roster",
+                str(roster),
+                "--instructors",
+                self.instructor,
+                "--exchange",
+                str(self.exchange),
+                "--port",
+                str(self.port),
+                "--service-port",
+                str(free_port()),
+                "--hub-port",
+                str(free_port()),
+                "--proxy-api-port",
+                str(free_port()),
+                "--state-dir",
+                str(self.base / "state"),
+                "--db-url",
+                self.postgres.url,
+            ],
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self._wait_for(lambda: requests.get(f"{self.url}hub/api/", timeout=2).ok, "the hub to answer", 90)
         for name in self.created:  # make hub created them
             subprocess.run(["usermod", "--comment", MARK, name], check=True)
@@ -202,8 +256,10 @@ class Hub:
         if user not in self._sessions:
             session = requests.Session()
             session.get(f"{self.url}hub/login")
-            answer = session.post(f"{self.url}hub/login", data={
-                "username": user, "password": self.passwords[user], "_xsrf": session.cookies.get("_xsrf")})
+            answer = session.post(
+                f"{self.url}hub/login",
+                data={"username": user, "password": self.passwords[user], "_xsrf": session.cookies.get("_xsrf")},
+            )
             assert "jupyterhub-session-id" in session.cookies, f"{user} could not log in: {answer.status_code}"
             self._sessions[user] = session
         return self._sessions[user]
@@ -234,11 +290,16 @@ class Lab:
     def __init__(self, hub: Hub, user: str):
         self.hub, self.user, self.session = hub, user, hub.session(user)
         self.base = f"{hub.url}user/{user}/"
-        started = self.session.post(f"{hub.url}hub/api/users/{user}/server",
-                                    headers={"X-XSRFToken": self.session.cookies.get("_xsrf", path="/hub/")})
+        started = self.session.post(
+            f"{hub.url}hub/api/users/{user}/server",
+            headers={"X-XSRFToken": self.session.cookies.get("_xsrf", path="/hub/")},
+        )
         assert started.status_code in (201, 202, 400), (started.status_code, started.text)
-        hub._wait_for(lambda: self.session.get(f"{hub.url}hub/api/users/{user}").json()["servers"][""]["ready"],
-                      f"{user}'s server", 120)
+        hub._wait_for(
+            lambda: self.session.get(f"{hub.url}hub/api/users/{user}").json()["servers"][""]["ready"],
+            f"{user}'s server",
+            120,
+        )
         page = self.session.get(f"{self.base}lab")  # the OAuth round trip that sets the server's cookie
         assert page.ok, (page.status_code, page.url)
 

@@ -8,18 +8,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbformat
-
 from answers import ROOT, mistakes, solutions
 
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "relu_at_zero"  # the fastest tests: a class grades in seconds
 # student -> the mistakes (tests/fixtures/relu_at_zero/mistakes.yml) planted in their submission
 PLAN = {
-    "s01": ["strict mask"], "s02": ["strict mask"], "s03": ["strict mask"],
-    "s04": ["any instead of all"], "s05": ["any instead of all"],
+    "s01": ["strict mask"],
+    "s02": ["strict mask"],
+    "s03": ["strict mask"],
+    "s04": ["any instead of all"],
+    "s05": ["any instead of all"],
     "s06": ["strict mask", "any instead of all"],
     "s07": ["finite difference"],
-    "s08": [], "s09": [], "s10": [],
+    "s08": [],
+    "s09": [],
+    "s10": [],
 }
 LATE = "s09"  # submitted two days after the due date
 BROKEN = "s10"  # hands in a notebook cut in half: the pre-check rejects it, and it is no diagnosis
@@ -34,7 +38,9 @@ def _env() -> dict:
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, *args], cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"`{' '.join(args)}` exited with {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"`{' '.join(args)}` exited with {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done
 
 
@@ -43,8 +49,13 @@ def plant_class(course: Path) -> Path:
     if not (course / "nbgrader_config.py").exists():
         shutil.copy(ROOT / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "exercises" / ASSIGNMENT, course / "exercises" / ASSIGNMENT)
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], cwd=course, env=_env(),
-                   capture_output=True, check=True)
+    subprocess.run(
+        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"],
+        cwd=course,
+        env=_env(),
+        capture_output=True,
+        check=True,
+    )
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:

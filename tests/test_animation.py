@@ -9,8 +9,8 @@ import torch
 
 matplotlib.use("Agg")
 
-from relucourse.animation import animate_paths, animation_html, frame_steps  # noqa: E402
-from relucourse.plotting import REACHED, STUCK  # noqa: E402
+from relucourse.animation import animate_paths, animation_html, frame_steps
+from relucourse.plotting import REACHED, STUCK
 
 pytestmark = pytest.mark.dying_relu
 
@@ -52,7 +52,9 @@ def test_the_animation_embeds_one_frame_per_step_shown_and_ends_on_the_whole_pat
     assert len(path_lines) == 3
     for j, line in enumerate(path_lines):
         assert line.get_color() == (REACHED if reached[j] else STUCK)
-        assert np.allclose(line.get_xdata()[[0, -1]], w[[0, -1], j]) and np.allclose(line.get_ydata()[[0, -1]], b[[0, -1], j])
+        assert np.allclose(line.get_xdata()[[0, -1]], w[[0, -1], j]) and np.allclose(
+            line.get_ydata()[[0, -1]], b[[0, -1], j]
+        )
         assert set(np.asarray(line.get_xdata(), dtype=np.float32)) <= set(w[:, j].numpy())  # points of the path only
     assert "400 of 400" in axes.get_title()
 

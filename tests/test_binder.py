@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from course import ROOT
 
 pytestmark = pytest.mark.book
@@ -17,9 +16,16 @@ BINDER = ROOT / "binder"
 
 def test_binder_installs_the_pinned_requirements():
     lines = (BINDER / "requirements.txt").read_text().splitlines()
-    included = {option: (BINDER / path).resolve() for option, path in (line.split() for line in lines if line.startswith(("-r ", "-c ")))}
-    assert included.get("-r") == ROOT / "requirements.txt", f"binder/requirements.txt does not include requirements.txt: {lines}"
-    assert included.get("-c") == ROOT / "constraints.txt", f"binder/requirements.txt does not apply constraints.txt: {lines}"
+    included = {
+        option: (BINDER / path).resolve()
+        for option, path in (line.split() for line in lines if line.startswith(("-r ", "-c ")))
+    }
+    assert included.get("-r") == ROOT / "requirements.txt", (
+        f"binder/requirements.txt does not include requirements.txt: {lines}"
+    )
+    assert included.get("-c") == ROOT / "constraints.txt", (
+        f"binder/requirements.txt does not apply constraints.txt: {lines}"
+    )
 
 
 def test_binder_uses_the_python_the_course_is_tested_with():
@@ -38,11 +44,19 @@ def test_post_build_installs_the_package_and_releases_every_assignment():
 
 
 def test_lessons_open_as_notebooks_with_a_viewer_the_pinned_jupytext_provides():
-    viewers = json.loads((BINDER / "overrides.json").read_text())["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]
+    viewers = json.loads((BINDER / "overrides.json").read_text())["@jupyterlab/docmanager-extension:plugin"][
+        "defaultViewers"
+    ]
     extension = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-jupytext" / "static"
-    factories = {name for js in extension.glob("*.js") for name in re.findall(r'FACTORY="([^"]+)"', js.read_text(errors="replace"))}
+    factories = {
+        name
+        for js in extension.glob("*.js")
+        for name in re.findall(r'FACTORY="([^"]+)"', js.read_text(errors="replace"))
+    }
     assert factories, f"no jupytext Lab extension in {extension}"
-    assert viewers.get("markdown") in factories, f"overrides.json opens Markdown with {viewers}; jupytext provides {factories}"
+    assert viewers.get("markdown") in factories, (
+        f"overrides.json opens Markdown with {viewers}; jupytext provides {factories}"
+    )
 
 
 LAUNCH = re.compile(r'href="(https://(?:mybinder\.org|colab\.research\.google\.com|hub\.example\.org)[^"]+)"')
@@ -52,7 +66,9 @@ def launch_links(page: Path) -> dict[str, str]:
     """The page's launch buttons: Binder, JupyterHub and Colab, by the host they open."""
     links = {}
     for link in LAUNCH.findall(page.read_text()):
-        links.setdefault("binder" if "mybinder.org" in link else "colab" if "colab." in link else "hub", link.replace("&amp;", "&"))
+        links.setdefault(
+            "binder" if "mybinder.org" in link else "colab" if "colab." in link else "hub", link.replace("&amp;", "&")
+        )
     return links
 
 
@@ -68,7 +84,10 @@ def test_each_launch_button_opens_a_file_that_exists_and_colabs_installs_the_cou
         source = f"{name}.md" if name.startswith("lessons/") else f"{name}.ipynb"
         assert links["binder"] == f"https://mybinder.org/v2/gh/{slug}/{repository['branch']}?urlpath=lab/tree/{source}"
         assert (course / source).exists(), f"Binder opens {source}, which the course does not have"
-        assert f"repo=https%3A//github.com/{slug}" in links["hub"] and f"urlpath=lab/tree/{slug.split('/')[1]}/{source}" in links["hub"]
+        assert (
+            f"repo=https%3A//github.com/{slug}" in links["hub"]
+            and f"urlpath=lab/tree/{slug.split('/')[1]}/{source}" in links["hub"]
+        )
         published = links["colab"].split("/blob/gh-pages/", 1)[1]
         notebook = json.loads((course / "_build/html" / published).read_text())
         first = "".join(notebook["cells"][0]["source"])

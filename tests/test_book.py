@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from course import ROOT, assignments, build_book, copy_course, solution_lines, toc_files
 
 pytestmark = pytest.mark.book
@@ -30,7 +29,11 @@ def test_the_book_ignores_what_grading_and_jupyterlab_leave_behind(built_course)
     """Notebooks in .grading/, submitted/, autograded/, ... were there at build time: no page, no warning (which fails the build)."""
     course = built_course.path
     assert built_course.leftovers, "no leftovers were planted"
-    pages = [p for p in built_course.leftovers if (course / "_build/html" / p.relative_to(course)).with_suffix(".html").exists()]
+    pages = [
+        p
+        for p in built_course.leftovers
+        if (course / "_build/html" / p.relative_to(course)).with_suffix(".html").exists()
+    ]
     assert not pages, f"the book made pages of generated files: {pages}"
     assert "leftover" not in built_course.log, f"the build read a generated folder:\n{built_course.log[-2000:]}"
 
@@ -42,7 +45,9 @@ def test_lessons_are_executed_with_their_figures(course):
         images = re.findall(r'<img[^>]+src="([^"]+\.png)"', page)
         assert images, f"{name}: no executed figure in the page"
         for src in images:
-            assert (course / "_build/html" / name).parent.joinpath(src).resolve().exists(), f"{name}: missing image {src}"
+            assert (course / "_build/html" / name).parent.joinpath(src).resolve().exists(), (
+                f"{name}: missing image {src}"
+            )
         assert "Traceback" not in page, f"{name}: an error output is shown in the page"
 
 
@@ -69,7 +74,9 @@ def test_a_package_change_reruns_the_lessons_that_import_it(tmp_path):
     """On a one-lesson book (to keep it short): a change to relucourse/ re-executes the lesson, a second build not."""
     course = copy_course(tmp_path)
     lesson = "lessons/relu_at_zero"  # the quickest lesson, and one that links to no other page
-    (course / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nchapters:\n  - file: {lesson}\n  - file: book/references\n")
+    (course / "_toc.yml").write_text(
+        f"format: jb-book\nroot: book/intro\nchapters:\n  - file: {lesson}\n  - file: book/references\n"
+    )
     (course / "book/intro.md").write_text("# A one-lesson book\n")
     assert executed(build_book(course)) == {f"{lesson}.md"}
     with open(course / "relucourse/landscape.py", "a") as source:
@@ -86,5 +93,7 @@ def test_predict_then_run_answers_are_folded_with_their_numbers(course):
         answers = re.findall(r'<details class="predict"><summary>Answer</summary>(.*?)</details>', page, re.DOTALL)
         assert 2 <= len(answers) <= 4, f"{name}: {len(answers)} folded answers in the page"
         for answer in answers:
-            assert "<p>" in answer, f"{name}: an answer is not rendered as a paragraph inside its <details>: {answer[:200]}"
+            assert "<p>" in answer, (
+                f"{name}: an answer is not rendered as a paragraph inside its <details>: {answer[:200]}"
+            )
             assert "{glue:" not in answer and "{doc}" not in answer, f"{name}: a role left unresolved: {answer[:200]}"

@@ -23,7 +23,6 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-
 from course import ROOT, exercise_source, solution_lines, toc_files
 
 pytestmark = pytest.mark.browser
@@ -75,7 +74,7 @@ def chromium(tmp_path_factory):
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002  (http.server's signature)
+    def log_message(self, format, *args):
         pass
 
 
@@ -151,6 +150,7 @@ def visit(chromium, book):
     def load(name: str) -> Visit:
         page = chromium.new_page()
         errors = []
+
         def console(message) -> None:
             if message.type == "error":
                 errors.append(f"console error: {message.text} ({message.location.get('url')})")
@@ -240,7 +240,9 @@ def test_internal_links_resolve(visit, book, name):
 def test_no_error_stderr_or_progress_bar_in_the_page(visit, name):
     seen = visit(name)
     assert seen.stderr == 0, f"{name}: shows {seen.stderr} stderr output(s) (warnings, progress bars): quieten the cell"
-    assert not PROGRESS_BAR.search(seen.text), f"{name}: shows a progress bar: {PROGRESS_BAR.search(seen.text).group()!r}"
+    assert not PROGRESS_BAR.search(seen.text), (
+        f"{name}: shows a progress bar: {PROGRESS_BAR.search(seen.text).group()!r}"
+    )
     assert "Traceback" not in seen.text, f"{name}: shows a traceback"
 
 
@@ -253,7 +255,9 @@ def test_search_finds_the_lesson(chromium, book, visit, lesson):
     assert title, f"{lesson}: no title"
     page = chromium.new_page()
     page.goto(book.url + f"search.html?q={quote(title)}")
-    page.wait_for_function("() => (document.querySelector('#search-results .search-summary') || {}).textContent", timeout=30000)
+    page.wait_for_function(
+        "() => (document.querySelector('#search-results .search-summary') || {}).textContent", timeout=30000
+    )
     found = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
     page.screenshot(path=book.screenshots / f"search__{Path(lesson).name}.png")
     page.close()
@@ -295,7 +299,9 @@ def bib_titles() -> dict[str, str]:
 def test_citations_render_and_the_references_page_lists_the_cited_works(visit, book):
     sources = {name: ROOT / f"{name}.md" for name in PAGES if (ROOT / f"{name}.md").exists()}
     bibliography = [name for name, source in sources.items() if "{bibliography}" in source.read_text()]
-    assert len(bibliography) == 1, f"expected one references page with a {{bibliography}} directive, found {bibliography}"
+    assert len(bibliography) == 1, (
+        f"expected one references page with a {{bibliography}} directive, found {bibliography}"
+    )
     references = bibliography[0]
     cited = {name: cited_keys(name) for name in PAGES}
     assert any(cited.values()), "no page cites anything"
@@ -321,12 +327,18 @@ def test_launch_buttons_open_the_page_in_binder_jupyterhub_and_colab(visit, book
     source = next(p for p in (built_course.path / f"{name}{suffix}" for suffix in (".md", ".ipynb")) if p.exists())
     path = source.relative_to(built_course.path).as_posix()
     binder = [link for link in links if "mybinder.org/v2/" in link]
-    assert binder and binder[0].endswith(f"urlpath=lab/tree/{path}"), f"{name}: Binder link {binder} does not open {path}"
+    assert binder and binder[0].endswith(f"urlpath=lab/tree/{path}"), (
+        f"{name}: Binder link {binder} does not open {path}"
+    )
     hub = [link for link in links if "/hub/user-redirect/git-pull?" in link]
     assert hub and f"{path}&" in unquote(hub[0]), f"{name}: JupyterHub link {hub} does not open {path}"
     colab = [link for link in links if link.startswith("https://colab.research.google.com/github/")]
-    assert colab and colab[0].endswith(f"/_sources/{name}.ipynb"), f"{name}: Colab link {colab} misses the published notebook"
-    assert (book.html / "_sources" / f"{name}.ipynb").is_file(), f"{name}: the book does not publish _sources/{name}.ipynb"
+    assert colab and colab[0].endswith(f"/_sources/{name}.ipynb"), (
+        f"{name}: Colab link {colab} misses the published notebook"
+    )
+    assert (book.html / "_sources" / f"{name}.ipynb").is_file(), (
+        f"{name}: the book does not publish _sources/{name}.ipynb"
+    )
 
 
 # ---------------------------------------------------------------- JupyterLab
@@ -353,7 +365,9 @@ def lab(built_course, tmp_path_factory):
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     # no news and no update check: they would reach out to the internet
-    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     token, port = secrets.token_hex(16), _free_port()
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -380,7 +394,9 @@ def lab(built_course, tmp_path_factory):
                 urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
                 break
             except OSError:
-                assert time.monotonic() < deadline, f"no answer from the Jupyter server:\n{(home / 'server.log').read_text()[-3000:]}"
+                assert time.monotonic() < deadline, (
+                    f"no answer from the Jupyter server:\n{(home / 'server.log').read_text()[-3000:]}"
+                )
                 time.sleep(0.5)
         screenshots = built_course.path / "_build" / "screenshots" / "jupyterlab"
         screenshots.mkdir(parents=True, exist_ok=True)
@@ -448,8 +464,14 @@ def run_in_lab(page, path: str, factory: str | None = None) -> dict:
 
 
 def test_nbgrader_and_jupytext_lab_extensions_are_installed_at_the_pinned_versions(lab, lab_page):
-    extensions = {e["name"]: e for e in json.load(urllib.request.urlopen(f"{lab.url}/lab/api/extensions?token={lab.token}"))}
-    wanted = {"@jupyter/nbgrader": pinned("nbgrader"), "jupyterlab-jupytext": None, "@jupyter-widgets/jupyterlab-manager": None}
+    extensions = {
+        e["name"]: e for e in json.load(urllib.request.urlopen(f"{lab.url}/lab/api/extensions?token={lab.token}"))
+    }
+    wanted = {
+        "@jupyter/nbgrader": pinned("nbgrader"),
+        "jupyterlab-jupytext": None,
+        "@jupyter-widgets/jupyterlab-manager": None,
+    }
     for name, version in wanted.items():
         assert name in extensions, f"JupyterLab lacks the extension {name}: it has {sorted(extensions)}"
         assert extensions[name]["enabled"] and extensions[name]["status"] == "ok", f"{name}: {extensions[name]}"
@@ -457,7 +479,9 @@ def test_nbgrader_and_jupytext_lab_extensions_are_installed_at_the_pinned_versio
             installed = extensions[name]["installed_version"]
             assert installed == version, f"{name} is {installed}, requirements.txt pins {version}"
     commands = ["nbgrader:open-formgrader", "nbgrader:open-assignment-list", "nbgrader:open-create-assignment"]
-    missing = lab_page.evaluate("(names) => names.filter(name => !window.jupyterapp.commands.hasCommand(name))", commands)
+    missing = lab_page.evaluate(
+        "(names) => names.filter(name => !window.jupyterapp.commands.hasCommand(name))", commands
+    )
     assert not missing, f"JupyterLab lacks nbgrader's commands {missing}"
     menus = lab_page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
     assert "Nbgrader" in menus, f"no Nbgrader menu in JupyterLab's menu bar: {menus}"
@@ -480,7 +504,9 @@ def test_formgrader_lists_the_assignments(chromium, lab, lab_page):
 @pytest.mark.parametrize("lesson", LESSONS[:1])
 def test_a_lesson_opens_as_a_notebook_and_runs_in_jupyterlab(lab, lab_page, lesson):
     path = f"{lesson}.md"
-    factories = lab_page.evaluate("(path) => window.jupyterapp.docRegistry.preferredWidgetFactories(path).map(f => f.name)", path)
+    factories = lab_page.evaluate(
+        "(path) => window.jupyterapp.docRegistry.preferredWidgetFactories(path).map(f => f.name)", path
+    )
     notebook = [name for name in factories if "Notebook" in name]
     assert notebook, f"JupyterLab cannot open {path} as a notebook (Open With offers {factories}): is jupytext missing?"
     ran = run_in_lab(lab_page, path, notebook[0])
@@ -493,7 +519,9 @@ def test_a_lesson_opens_as_a_notebook_and_runs_in_jupyterlab(lab, lab_page, less
     shown = f"{ran['shownOutputs']} outputs, {ran['shownImages']} images"
     assert ran["shownOutputs"] > 0 and ran["shownImages"] > 0, f"{path}: no output shown on the page ({shown})"
     if any("application/vnd.jupyter.widget-view+json" in o["mimes"] for cell in cells for o in cell["outputs"]):
-        assert ran["shownWidgets"] > 0, f"{path}: its widgets (sliders) are not shown: is @jupyter-widgets/jupyterlab-manager missing?"
+        assert ran["shownWidgets"] > 0, (
+            f"{path}: its widgets (sliders) are not shown: is @jupyter-widgets/jupyterlab-manager missing?"
+        )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES[:1])
@@ -503,7 +531,12 @@ def test_a_released_exercise_runs_in_jupyterlab_and_only_the_learners_cells_fail
     lab_page.screenshot(path=lab.screenshots / f"{exercise.replace('/', '__')}.png")
     cells = ran["cells"]
     assert cells and all(cell["executed"] for cell in cells), f"{path}: not every code cell ran"
-    errors = [(cell["nbgrader"].get("grade_id"), o["ename"]) for cell in cells for o in cell["outputs"] if o["type"] == "error"]
+    errors = [
+        (cell["nbgrader"].get("grade_id"), o["ename"])
+        for cell in cells
+        for o in cell["outputs"]
+        if o["type"] == "error"
+    ]
     unexpected = [error for error in errors if error[1] != "NotImplementedError"]
     assert not unexpected, f"{path}: cells raised something else than the learner's NotImplementedError: {unexpected}"
     assert errors, f"{path}: no cell raised NotImplementedError: are the learner's answer cells missing?"
@@ -517,7 +550,9 @@ def test_a_released_exercise_runs_in_jupyterlab_and_only_the_learners_cells_fail
     report = dialog.inner_text()
     lab_page.screenshot(path=lab.screenshots / f"{exercise.replace('/', '__')}__validate.png")
     lab_page.keyboard.press("Escape")
-    assert "Validation" in report and "failed" in report, f"{path}: Validate did not report the failing tests:\n{report[:500]}"
+    assert "Validation" in report and "failed" in report, (
+        f"{path}: Validate did not report the failing tests:\n{report[:500]}"
+    )
 
 
 def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, lab_page):
@@ -525,7 +560,9 @@ def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, l
     runs) appears in the formgrader's gradebook with full marks, and the graded notebook opens for review."""
     assignment, notebook = Path(EXERCISES[0]).parts[1:3]
     source = ROOT / "exercises" / assignment / f"{notebook}.ipynb"
-    points = sum(cell["metadata"].get("nbgrader", {}).get("points", 0) for cell in json.loads(source.read_text())["cells"])
+    points = sum(
+        cell["metadata"].get("nbgrader", {}).get("points", 0) for cell in json.loads(source.read_text())["cells"]
+    )
     submitted = lab.root / "submitted" / "learner01" / assignment
     submitted.mkdir(parents=True)
     submitted.joinpath(f"{notebook}.ipynb").write_text(source.read_text())  # the instructor's solution, handed in
@@ -539,7 +576,9 @@ def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, l
     link = page.wait_for_selector("a.name-shown:has-text('learner01')", state="attached", timeout=60000)
     row = page.locator("tr", has=page.locator("a.name-shown", has_text="learner01")).inner_text()
     page.screenshot(path=lab.screenshots / "formgrader_gradebook.png")
-    assert re.search(rf"\b{points:g}\s*/\s*{points:g}\b", row), f"the formgrader does not show {points:g} / {points:g}: {row!r}"
+    assert re.search(rf"\b{points:g}\s*/\s*{points:g}\b", row), (
+        f"the formgrader does not show {points:g} / {points:g}: {row!r}"
+    )
     page.goto(f"{lab.url}{link.get_attribute('href')}")
     page.wait_for_load_state("networkidle")
     text = page.inner_text("body")
@@ -547,4 +586,6 @@ def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, l
     page.close()
     title = next(line.lstrip("# ") for cell in json.loads(source.read_text())["cells"] if cell["cell_type"] == "markdown"
                  for line in "".join(cell["source"]).splitlines() if line.startswith("# "))  # fmt: skip
-    assert re.search(r"Submission \d+ / \d+", text) and title in text, f"the formgrader did not open the graded notebook:\n{text[:500]}"
+    assert re.search(r"Submission \d+ / \d+", text) and title in text, (
+        f"the formgrader did not open the graded notebook:\n{text[:500]}"
+    )

@@ -10,7 +10,6 @@ to be true or to be any number (tests/hostile.py) earn no test at all.
 import re
 
 import pytest
-
 from answers import ROOT, graded_cells, mistakes, run_tests
 from course import assignments
 from hostile import PREAMBLE, hostile_answers
@@ -46,19 +45,25 @@ def test_mistake_loses_points_and_is_named(assignment, name):
     results = run_tests(assignment, mistake["cells"])
     failing = {test: message for test, message in results.items() if message}
     assert set(failing) == set(mistake["fails"]), (
-        f"{assignment}: {name!r} should fail exactly {sorted(mistake['fails'])}; it fails {failing}")
+        f"{assignment}: {name!r} should fail exactly {sorted(mistake['fails'])}; it fails {failing}"
+    )
     for test, words in mistake["fails"].items():
-        assert words in failing[test], f"{assignment}: {name!r} fails {test} with {failing[test]!r}, not naming {words!r}"
+        assert words in failing[test], (
+            f"{assignment}: {name!r} fails {test} with {failing[test]!r}, not naming {words!r}"
+        )
     if mistake.get("visible"):
         visible = run_tests(assignment, mistake["cells"], visible_only=True)
         assert any(visible[test] for test in mistake["fails"]), (
-            f"{assignment}: {name!r} is marked visible, but the tests the learner sees pass it")
+            f"{assignment}: {name!r} is marked visible, but the tests the learner sees pass it"
+        )
 
 
 @pytest.mark.parametrize("key", sorted(KEY_MISTAKES), ids=[KEY_MISTAKES[k] for k in sorted(KEY_MISTAKES)])
 def test_key_misconception_is_written_down_and_visible(key):
     assignment, name = key
-    assert _mistake(assignment, name).get("visible"), f"{assignment}: {name!r} ({KEY_MISTAKES[key]}) must be caught by a visible test"
+    assert _mistake(assignment, name).get("visible"), (
+        f"{assignment}: {name!r} ({KEY_MISTAKES[key]}) must be caught by a visible test"
+    )
 
 
 @pytest.mark.parametrize("assignment", assignments())
@@ -74,7 +79,8 @@ def test_the_same_mistake_gets_the_same_message_whatever_else_is_wrong(assignmen
         for test in set(mistake["fails"]) - set(other["fails"]):
             assert together[test] == alone[test], (
                 f"{assignment}: {mistake['name']!r} fails {test} with {alone[test]!r} alone but with "
-                f"{together[test]!r} beside {other['name']!r}")
+                f"{together[test]!r} beside {other['name']!r}"
+            )
 
 
 @pytest.mark.parametrize("kind", ["object", "tensor", "methods"])

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from grading_corpus import GRADED_MARKER, KINDS, REFERENCE_SCORE, Context, reference_solutions, write_submission
 
 pytestmark = pytest.mark.grading
@@ -80,7 +79,9 @@ def _bystander_rows(db: Path) -> list:
 
     with Gradebook(f"sqlite:///{db}", course_id="relucourse") as gb:
         submission = gb.find_submission(ASSIGNMENT, BYSTANDER)
-        return sorted((g.name, g.auto_score, g.manual_score, g.max_score) for nb in submission.notebooks for g in nb.grades)
+        return sorted(
+            (g.name, g.auto_score, g.manual_score, g.max_score) for nb in submission.notebooks for g in nb.grades
+        )
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +90,20 @@ def corpus(tmp_path_factory) -> CorpusRun:
         pytest.fail("bubblewrap is missing: `make test` installs it (apt-get install -y bubblewrap)")
     course = tmp_path_factory.mktemp("corpus")
     (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + LIMITS)
-    shutil.copytree(ROOT / "exercises" / ASSIGNMENT, course / "exercises" / ASSIGNMENT,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "exercises" / ASSIGNMENT,
+        course / "exercises" / ASSIGNMENT,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT], cwd=course, env=env, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT],
+        cwd=course,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
     from nbgrader.api import Gradebook
 
@@ -115,8 +125,23 @@ def corpus(tmp_path_factory) -> CorpusRun:
         write_submission(course / "submitted" / kind.name / ASSIGNMENT, kind.make(ctx))
     try:
         driver = subprocess.run(
-            [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "2", "--no-progress"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+            [
+                sys.executable,
+                "-m",
+                "grading",
+                "grade",
+                ASSIGNMENT,
+                "--root",
+                str(course),
+                "--jobs",
+                "2",
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
         )
     finally:
         listener.close()
@@ -133,12 +158,15 @@ def corpus(tmp_path_factory) -> CorpusRun:
     report_path = course / ".grading" / ASSIGNMENT / "report.csv"
     with open(report_path, newline="") as handle:
         report = {row["student"]: row for row in csv.DictReader(handle)} if report_path.exists() else {}
-    return CorpusRun(course, driver, scores, ungraded, report, before, _bystander_rows(course / "gradebook.db"),
-                     listener.heard)
+    return CorpusRun(
+        course, driver, scores, ungraded, report, before, _bystander_rows(course / "gradebook.db"), listener.heard
+    )
 
 
 def test_the_run_ends_with_every_student_graded(corpus):
-    assert corpus.driver.returncode == 0, f"`python -m grading grade` failed:\n{corpus.driver.stdout[-3000:]}\n{corpus.driver.stderr[-3000:]}"
+    assert corpus.driver.returncode == 0, (
+        f"`python -m grading grade` failed:\n{corpus.driver.stdout[-3000:]}\n{corpus.driver.stderr[-3000:]}"
+    )
     missing = sorted(k.name for k in KINDS if k.name not in corpus.scores)
     assert not missing, f"no submission in the gradebook for {missing}"
     ungraded = {student: ids for student, ids in corpus.ungraded.items() if ids}
@@ -161,16 +189,25 @@ def test_broken_files_are_rejected_with_a_reason(corpus):
     for kind in (k for k in KINDS if k.rejected):
         row = corpus.report[kind.name]
         assert row["status"] == "rejected" and "could not be read" in row["notes"], (
-            f"{kind.name}: expected a rejection with its reason, report says {row}")
+            f"{kind.name}: expected a rejection with its reason, report says {row}"
+        )
 
 
 def test_repairs_and_left_out_files_are_noted(corpus):
-    expected_words = {"duplicate_tests": "second copy", "claimed_points": "nbgrader settings",
-                      "tampered_schema": "schema_version", "deleted_tests": "missing from the submission",
-                      "unmarked_tests": "missing from the submission", "numpy_shadow": "numpy.py was left out",
-                      "symlink_to_solutions": "answers.json was left out", "duplicate_solution": "second copy"}
+    expected_words = {
+        "duplicate_tests": "second copy",
+        "claimed_points": "nbgrader settings",
+        "tampered_schema": "schema_version",
+        "deleted_tests": "missing from the submission",
+        "unmarked_tests": "missing from the submission",
+        "numpy_shadow": "numpy.py was left out",
+        "symlink_to_solutions": "answers.json was left out",
+        "duplicate_solution": "second copy",
+    }
     for student, words in expected_words.items():
-        assert words in corpus.report[student]["notes"], f"{student}: notes should mention {words!r}: {corpus.report[student]}"
+        assert words in corpus.report[student]["notes"], (
+            f"{student}: notes should mention {words!r}: {corpus.report[student]}"
+        )
 
 
 def test_another_students_grades_are_untouched(corpus):
@@ -190,7 +227,9 @@ def test_output_is_capped(corpus):
     for student in ("huge_output", "one_long_line"):
         notebook = corpus.course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         page = corpus.course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
-        assert notebook.stat().st_size < 2 * 2**20, f"{student}: the autograded notebook is {notebook.stat().st_size} bytes"
+        assert notebook.stat().st_size < 2 * 2**20, (
+            f"{student}: the autograded notebook is {notebook.stat().st_size} bytes"
+        )
         assert page.stat().st_size < 3 * 2**20, f"{student}: the feedback page is {page.stat().st_size} bytes"
 
 
@@ -214,10 +253,16 @@ def test_feedback_says_why_without_hidden_code(corpus):
         text = html_text(page)
         leaked = sorted(line for line in hidden if line in text)
         assert not leaked, f"the feedback of {kind.name} shows hidden test code: {leaked[:2]}"
-    says = {"always_equal": "expected the str 'teacher'", "nan_none": "expected a finite number",
-            "os_exit": "KernelDied", "sigint_ignored": "KernelUnresponsive", "patched_during_test": "GradingIntegrityError",
-            "rebound_during_test": "the test's check_close",
-            "kernel_takeover": "GradingGuardError", "empty_file": "the file is empty"}
+    says = {
+        "always_equal": "expected the str 'teacher'",
+        "nan_none": "expected a finite number",
+        "os_exit": "KernelDied",
+        "sigint_ignored": "KernelUnresponsive",
+        "patched_during_test": "GradingIntegrityError",
+        "rebound_during_test": "the test's check_close",
+        "kernel_takeover": "GradingGuardError",
+        "empty_file": "the file is empty",
+    }
     for student, words in says.items():
         text = html_text(corpus.course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html")
         assert words in text, f"the feedback of {student} should say {words!r}"

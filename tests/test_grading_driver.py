@@ -48,8 +48,12 @@ def _grades(course: Path) -> dict:
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
-        return {(s.student.id, g.name): g.auto_score for s in gb.assignment_submissions(ASSIGNMENT)
-                for nb in s.notebooks for g in nb.grades}
+        return {
+            (s.student.id, g.name): g.auto_score
+            for s in gb.assignment_submissions(ASSIGNMENT)
+            for nb in s.notebooks
+            for g in nb.grades
+        }
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +66,14 @@ def runs(tmp_path_factory) -> Runs:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
     journal = Journal(parallel / ".grading" / ASSIGNMENT / "journal.jsonl")
-    first = subprocess.Popen(_grade(parallel), cwd=ROOT, env=env, start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        _grade(parallel),
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 600
     while not journal.entries() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -74,7 +84,9 @@ def runs(tmp_path_factory) -> Runs:
 
     second = subprocess.run(_grade(parallel), cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     for step in (["generate_assignment", ASSIGNMENT, "--force"], ["autograde", ASSIGNMENT]):
-        subprocess.run([str(BIN / "nbgrader"), *step], cwd=serial, env=env, check=True, capture_output=True, timeout=900)
+        subprocess.run(
+            [str(BIN / "nbgrader"), *step], cwd=serial, env=env, check=True, capture_output=True, timeout=900
+        )
     with open(parallel / ".grading" / ASSIGNMENT / "report.csv", newline="") as handle:
         report = {row["student"]: row for row in csv.DictReader(handle)}
     lines = journal.path.read_text().splitlines()
@@ -83,7 +95,8 @@ def runs(tmp_path_factory) -> Runs:
 
 def test_the_first_run_was_killed_half_way(runs):
     assert 1 <= len(runs.done_before_kill) < STUDENTS, (
-        f"the kill should come after some but not all students; the journal had {runs.done_before_kill}")
+        f"the kill should come after some but not all students; the journal had {runs.done_before_kill}"
+    )
 
 
 def test_the_second_run_grades_only_the_rest(runs):

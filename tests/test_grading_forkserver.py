@@ -9,7 +9,6 @@ starts as usual.
 import asyncio
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -78,8 +77,9 @@ async def _run(km: GradingKernelManager, cwd: Path, code: str) -> dict:
     try:
         await client.wait_for_ready(timeout=120)
         printed = []
-        await client.execute_interactive(code, timeout=120,
-                                         output_hook=lambda m: printed.append(m["content"].get("text", "")))
+        await client.execute_interactive(
+            code, timeout=120, output_hook=lambda m: printed.append(m["content"].get("text", ""))
+        )
         return json.loads("".join(printed))
     finally:
         client.stop_channels()
@@ -117,7 +117,9 @@ def test_a_kernel_leaves_nothing_to_the_next(workdir):
     after, server_after_looking = run(workdir, LOOK)
     assert server == server_after_leaving == server_after_looking, "the kernels should come from one warm server"
     assert after == before, f"the last kernel's leftovers reached the next one: {before} -> {after}"
-    assert not after["numpy"] and after["relu"] == 0.0 and after["allclose"] and not after["module"] and not after["files"]
+    assert (
+        not after["numpy"] and after["relu"] == 0.0 and after["allclose"] and not after["module"] and not after["files"]
+    )
     assert host_processes("sleep 601.25") == [], "the last kernel's child process outlived it"
 
 

@@ -40,7 +40,9 @@ def test_replaced_functions_builtins_and_methods_are_put_back(guard):
     builtins.max = lambda *a: float("inf")
     torch.Tensor.__eq__ = lambda self, other: True
     changes = guard.restore()
-    assert {"math.isclose", "numpy.testing.assert_allclose", "builtins.max", "torch.Tensor.__eq__ (added)"} <= set(changes)
+    assert {"math.isclose", "numpy.testing.assert_allclose", "builtins.max", "torch.Tensor.__eq__ (added)"} <= set(
+        changes
+    )
     assert (math.isclose, np.testing.assert_allclose, builtins.max) == (isclose, assert_allclose, maximum)
     assert not bool((torch.tensor(1.0) == torch.tensor(2.0)).item()), "Tensor equality is still patched"
     assert guard.changes() == []

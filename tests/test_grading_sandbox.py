@@ -51,7 +51,9 @@ async def run_in_kernel(cwd: Path, code: str) -> dict:
     try:
         await client.wait_for_ready(timeout=120)
         printed = []
-        await client.execute_interactive(code, timeout=120, output_hook=lambda m: printed.append(m["content"].get("text", "")))
+        await client.execute_interactive(
+            code, timeout=120, output_hook=lambda m: printed.append(m["content"].get("text", ""))
+        )
         return json.loads("".join(printed))
     finally:
         client.stop_channels()

@@ -9,8 +9,19 @@ pytestmark = pytest.mark.grading
 
 
 def graded_cell(*outputs, points=2):
-    cell = nbformat.v4.new_code_cell("check()", metadata={"nbgrader": {
-        "grade": True, "solution": False, "locked": True, "grade_id": "t", "points": points, "schema_version": 3}})
+    cell = nbformat.v4.new_code_cell(
+        "check()",
+        metadata={
+            "nbgrader": {
+                "grade": True,
+                "solution": False,
+                "locked": True,
+                "grade_id": "t",
+                "points": points,
+                "schema_version": 3,
+            }
+        },
+    )
     cell.outputs = list(outputs)
     return cell
 
@@ -24,13 +35,20 @@ def result(value):
     return nbformat.v4.new_output("execute_result", data={"text/plain": value}, execution_count=1)
 
 
-@pytest.mark.parametrize("outputs, score", [
-    ((), 2), ((STDOUT,), 2), ((STDERR,), 2), ((STDERR, STDOUT, STDERR), 2),  # stderr is not failure
-    ((ERROR,), 0), ((STDERR, ERROR), 0),
-    ((result("1"), ERROR), 0),  # an execute_result published before the failure buys nothing
-    ((result("0.5"),), 0.5),  # a test's own partial credit, as in nbgrader
-    ((result("999"),), 2),  # more than the cell is worth: the test passed
-])
+@pytest.mark.parametrize(
+    "outputs, score",
+    [
+        ((), 2),
+        ((STDOUT,), 2),
+        ((STDERR,), 2),
+        ((STDERR, STDOUT, STDERR), 2),  # stderr is not failure
+        ((ERROR,), 0),
+        ((STDERR, ERROR), 0),
+        ((result("1"), ERROR), 0),  # an execute_result published before the failure buys nothing
+        ((result("0.5"),), 0.5),  # a test's own partial credit, as in nbgrader
+        ((result("999"),), 2),  # more than the cell is worth: the test passed
+    ],
+)
 def test_score(outputs, score):
     assert determine_grade(graded_cell(*outputs)) == (score, 2.0)
 

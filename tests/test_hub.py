@@ -21,7 +21,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from hub import COURSE, Hub, as_user, nbgrader_as_root
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -74,9 +73,9 @@ def cycle(hub: Hub):
     submitted = hub.lab(ann).post("assignments/submit", data={"course_id": COURSE, "assignment_id": ASSIGNMENT}).json()
 
     # the due date falls between the on-time submissions and cat's (whole seconds: nbgrader's --duedate has no more)
-    due = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1)).replace(microsecond=0, tzinfo=None)
+    due = (datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)).replace(microsecond=0, tzinfo=None)
     nbgrader_as_root(hub, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due:%Y-%m-%d %H:%M:%S} UTC")
-    while datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) < due + datetime.timedelta(seconds=0.2):
+    while datetime.datetime.now(datetime.UTC).replace(tzinfo=None) < due + datetime.timedelta(seconds=0.2):
         time.sleep(0.1)
     as_user(cat, f"nbgrader submit {ASSIGNMENT} --course {COURSE}")  # cat's untouched copy, after the due date
     cat_dir = inbound(hub, cat)[-1]
@@ -86,8 +85,14 @@ def cycle(hub: Hub):
     attempts = bob_attempts(hub, ann, bob)
 
     nbgrader_as_root(hub, "collect", ASSIGNMENT, "--update")
-    grading = subprocess.run([sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
-                             cwd=hub.course_dir, env=hub.root_env, capture_output=True, text=True, timeout=300)
+    grading = subprocess.run(
+        [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
+        cwd=hub.course_dir,
+        env=hub.root_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert grading.returncode == 0, grading.stdout + grading.stderr
     nbgrader_as_root(hub, "release_feedback", ASSIGNMENT)
     hub.lab(ann).post("assignments/fetch_feedback", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
@@ -100,7 +105,7 @@ def cycle(hub: Hub):
 def bob_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.CompletedProcess]:
     """What a second student tries against the first one's submission, knowing its exact path."""
     ann_dir = inbound(hub, ann)[-1]
-    stamp = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    stamp = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
     bob_dir = inbound(hub, bob)[-1]
     return {
         # the control: what bob may do, so that a failing attempt below fails for want of permission alone
@@ -111,22 +116,31 @@ def bob_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.Completed
         "read ann's secret": as_user(bob, f"cat '{ann_dir}/submission_secret.txt'", check=False),
         "change ann's notebook": as_user(bob, f"echo x >> '{ann_dir}/{NOTEBOOK}'", check=False),
         "add to ann's submission": as_user(bob, f"touch '{ann_dir}/extra.ipynb'", check=False),
-        "rename ann's submission": as_user(bob, f"mv '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+x+y'", check=False),
+        "rename ann's submission": as_user(
+            bob, f"mv '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+x+y'", check=False
+        ),
         "remove ann's submission": as_user(bob, f"rm -rf '{ann_dir}'", check=False),
         "submit as ann": as_user(bob, f"nbgrader submit {ASSIGNMENT} --course {COURSE} --student {ann}", check=False),
         # a submission folder in ann's name, made by bob: collect must not take it as hers
         "forge ann's submission": as_user(
-            bob, f"d='{ann_dir.parent}/{ann}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+forged' && mkdir \"$d\" && "
-                 f"sed 's/import/import  # {FORGED}/' '{fetched(bob)}' > \"$d/{NOTEBOOK}\"", check=False),
+            bob,
+            f"d='{ann_dir.parent}/{ann}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+forged' && mkdir \"$d\" && "
+            f"sed 's/import/import  # {FORGED}/' '{fetched(bob)}' > \"$d/{NOTEBOOK}\"",
+            check=False,
+        ),
         # a newer "submission" of bob's that is a link to ann's folder, and one whose notebook links to hers
         "link to ann's submission": as_user(
-            bob, f"ln -s '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+link'",
-            check=False),
+            bob,
+            f"ln -s '{ann_dir}' '{ann_dir.parent}/{bob}+{ASSIGNMENT}+{stamp:%Y-%m-%d %H:%M:%S}.000000 UTC+link'",
+            check=False,
+        ),
         "read the course directory": as_user(bob, f"ls '{hub.course_dir}'", check=False),
-        "read the source notebooks": as_user(bob, f"cat '{hub.course_dir}/exercises/{ASSIGNMENT}/{NOTEBOOK}'",
-                                             check=False),
+        "read the source notebooks": as_user(
+            bob, f"cat '{hub.course_dir}/exercises/{ASSIGNMENT}/{NOTEBOOK}'", check=False
+        ),
         "read the gradebook database": as_user(
-            bob, f"psql '{hub.db_url_without_password}' -c 'select * from grade'", check=False),
+            bob, f"psql '{hub.db_url_without_password}' -c 'select * from grade'", check=False
+        ),
         "read root's nbgrader log": as_user(bob, f"cat '{hub.course_dir}/.nbgrader.log'", check=False),
     }
 
@@ -140,11 +154,15 @@ def feedback_attempts(hub: Hub, ann: str, bob: str) -> dict[str, subprocess.Comp
         "list released feedback": as_user(bob, f"ls '{released[0].parent}'", check=False),
         "read ann's released feedback": as_user(bob, f"cat '{ann_feedback[0]}'", check=False),
         "read ann's feedback in the course": as_user(
-            bob, f"cat '{hub.course_dir}/feedback/{ann}/{ASSIGNMENT}/{ASSIGNMENT}.html'", check=False),
-        "read ann's fetched feedback": as_user(bob, f"ls '{pwd.getpwnam(ann).pw_dir}/{ASSIGNMENT}/feedback'", check=False),
+            bob, f"cat '{hub.course_dir}/feedback/{ann}/{ASSIGNMENT}/{ASSIGNMENT}.html'", check=False
+        ),
+        "read ann's fetched feedback": as_user(
+            bob, f"ls '{pwd.getpwnam(ann).pw_dir}/{ASSIGNMENT}/feedback'", check=False
+        ),
         "read the grades": as_user(bob, f"cat '{hub.course_dir}/grades.csv'", check=False),
         "read ann's graded notebook": as_user(
-            bob, f"cat '{hub.course_dir}/autograded/{ann}/{ASSIGNMENT}/{NOTEBOOK}'", check=False),
+            bob, f"cat '{hub.course_dir}/autograded/{ann}/{ASSIGNMENT}/{NOTEBOOK}'", check=False
+        ),
     }
 
 
@@ -189,7 +207,9 @@ def test_collect_takes_each_students_own_latest_submission_and_nothing_forged(hu
     assert [c.source for c in collected.cells] == [c.source for c in own.cells]  # his second, corrected submission
     hers = (submitted / ann / ASSIGNMENT / NOTEBOOK).read_text()
     assert OWN_WORK in hers and FORGED not in hers, "ann's collected notebook is not her own submission"
-    assert OWN_WORK not in (submitted / bob / ASSIGNMENT / NOTEBOOK).read_text(), "bob's link to ann's work was collected"
+    assert OWN_WORK not in (submitted / bob / ASSIGNMENT / NOTEBOOK).read_text(), (
+        "bob's link to ann's work was collected"
+    )
 
 
 def test_the_submission_time_is_when_the_exchange_received_it(hub, cycle):
@@ -235,9 +255,11 @@ def test_students_get_403_from_the_formgrader_and_instructors_get_it(hub, cycle)
 
 def test_every_server_of_the_hub_sends_the_content_security_policy(hub, cycle):
     """The hub's pages, a student's JupyterLab and the formgrader service: nothing to another site, no plugins."""
-    pages = {"hub": hub.session(hub.students[0]).get(f"{hub.url}hub/home"),
-             "student's server": hub.lab(hub.students[0]).get("lab"),
-             "formgrader": hub.session(hub.instructor).get(f"{hub.url}services/{COURSE}/formgrader/")}
+    pages = {
+        "hub": hub.session(hub.students[0]).get(f"{hub.url}hub/home"),
+        "student's server": hub.lab(hub.students[0]).get("lab"),
+        "formgrader": hub.session(hub.instructor).get(f"{hub.url}services/{COURSE}/formgrader/"),
+    }
     for where, page in pages.items():
         policy = page.headers.get("Content-Security-Policy", "")
         for rule in ("connect-src 'self'", "object-src 'none'", "frame-ancestors 'self'"):
@@ -247,10 +269,19 @@ def test_every_server_of_the_hub_sends_the_content_security_policy(hub, cycle):
 def test_nothing_in_the_course_directory_is_readable_by_a_student_but_the_packages(hub, cycle):
     """Every path in the course directory, tried by a student's account: only relucourse/ and classroom/ open."""
     paths = [str(p) for p in hub.course_dir.rglob("*") if not p.is_symlink()]
-    probe = ("import os, sys\nfor p in sys.stdin.read().split('\\0'):\n"
-             "    ok = os.access(p, os.R_OK) and (not os.path.isdir(p) or os.access(p, os.X_OK))\n"
-             "    print(p) if ok and os.path.exists(p) else None\n")
-    readable = subprocess.run(["runuser", "-u", hub.students[1], "--", sys.executable, "-c", probe],
-                              input="\0".join(paths), capture_output=True, text=True, check=True).stdout.split("\n")
-    opened = [p for p in readable if p and Path(p).relative_to(hub.course_dir).parts[0] not in ("relucourse", "classroom")]
+    probe = (
+        "import os, sys\nfor p in sys.stdin.read().split('\\0'):\n"
+        "    ok = os.access(p, os.R_OK) and (not os.path.isdir(p) or os.access(p, os.X_OK))\n"
+        "    print(p) if ok and os.path.exists(p) else None\n"
+    )
+    readable = subprocess.run(
+        ["runuser", "-u", hub.students[1], "--", sys.executable, "-c", probe],
+        input="\0".join(paths),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    opened = [
+        p for p in readable if p and Path(p).relative_to(hub.course_dir).parts[0] not in ("relucourse", "classroom")
+    ]
     assert not opened, f"a student can read: {opened[:10]}"

@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from hub import COURSE, nbgrader_as_root
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -79,8 +78,14 @@ def test_the_instructor_opens_the_submission_in_the_formgrader(browser, hub, scr
 
     student = hub.students[3]
     nbgrader_as_root(hub, "collect", ASSIGNMENT, "--update")
-    graded = subprocess.run([sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
-                            cwd=hub.course_dir, env=hub.root_env, capture_output=True, text=True, timeout=300)
+    graded = subprocess.run(
+        [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
+        cwd=hub.course_dir,
+        env=hub.root_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert graded.returncode == 0, graded.stdout + graded.stderr
 
     context, page = log_in(browser, hub, hub.instructor)

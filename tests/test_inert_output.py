@@ -28,7 +28,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from grading_corpus import ACTIVE_MARKER, ACTIVE_OUTPUTS, LEGITIMATE_OUTPUT, Context, active_cell, reference_solutions
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -69,14 +68,14 @@ def active_content(html: str) -> list[str]:
 class _Listener(BaseHTTPRequestHandler):
     heard: list = []
 
-    def do_GET(self):  # noqa: N802  (http.server's name)
+    def do_GET(self):
         self.heard.append(self.path)
         self.send_response(204)
         self.end_headers()
 
     do_POST = do_GET
 
-    def log_message(self, format, *args):  # noqa: A002
+    def log_message(self, format, *args):
         pass
 
 
@@ -95,11 +94,20 @@ def course(tmp_path_factory, listener) -> Path:
     """A temporary course with one graded submission showing every active output and the legitimate ones."""
     course = tmp_path_factory.mktemp("inert")
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "exercises" / ASSIGNMENT, course / "exercises" / ASSIGNMENT,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "exercises" / ASSIGNMENT,
+        course / "exercises" / ASSIGNMENT,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT], cwd=course, env=env, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT],
+        cwd=course,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     source = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     ctx = Context(release, reference_solutions(source), course, listener.server_address[1])
@@ -107,8 +115,14 @@ def course(tmp_path_factory, listener) -> Path:
     nb.cells += [active_cell(kind, ctx) for kind in ACTIVE_OUTPUTS] + [nbformat.v4.new_code_cell(LEGITIMATE_OUTPUT)]
     (course / "submitted" / STUDENT / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(nb, course / "submitted" / STUDENT / ASSIGNMENT / NOTEBOOK)
-    graded = subprocess.run([sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "1",
-                             "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    graded = subprocess.run(
+        [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "1", "--no-progress"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert graded.returncode == 0, graded.stderr[-3000:]
     return course
 
@@ -130,14 +144,27 @@ def browser():
 def server(course, tmp_path_factory):
     """JupyterLab and the formgrader in the course, with the formgrader service's settings; its URL and token."""
     home, token = tmp_path_factory.mktemp("jupyter"), secrets.token_hex(16)
-    command = [str(BIN / "jupyter-lab"), "--no-browser", "--ip=127.0.0.1", "--port=0", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={course}", "--LabApp.news_url=None", "--LabApp.extension_manager=readonly"]
+    command = [
+        str(BIN / "jupyter-lab"),
+        "--no-browser",
+        "--ip=127.0.0.1",
+        "--port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={course}",
+        "--LabApp.news_url=None",
+        "--LabApp.extension_manager=readonly",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")  # CI runs as root
     from classroom.hubconfig import FORMGRADER_CONFIG
 
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "JUPYTER_CONFIG_DIR": str(home / "config"),
-           "JUPYTER_CONFIG_PATH": str(FORMGRADER_CONFIG), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_CONFIG_PATH": str(FORMGRADER_CONFIG),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
     log = open(home / "server.log", "w")
     process = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -173,10 +200,13 @@ def assert_nothing_ran(context, page, listener, where: str) -> None:
     assert ACTIVE_MARKER not in page.title(), f"{where}: a payload set the title"
     assert not [c for c in context.cookies() if ACTIVE_MARKER in c["name"]], f"{where}: a payload wrote a cookie"
     assert not _Listener.heard, f"{where}: a payload called the test's server: {_Listener.heard}"
-    live = page.evaluate("""marker => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
+    live = page.evaluate(
+        """marker => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
         .filter(a => a.value.includes(marker) && (a.name.startsWith('on') || a.name === 'srcdoc' || a.name === 'src'
                                                   || /^\\s*javascript:/i.test(a.value)))
-        .map(a => `<${e.tagName} ${a.name}>`))""", ACTIVE_MARKER)
+        .map(a => `<${e.tagName} ${a.name}>`))""",
+        ACTIVE_MARKER,
+    )
     assert not live, f"{where}: a payload's handler, frame or javascript: URL is live in the page: {live[:5]}"
 
 
@@ -217,8 +247,9 @@ def test_the_formgrader_view_runs_nothing_and_shows_the_legitimate_outputs(brows
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
         submission = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT).id
     url, token = server
-    context, page, response, _ = visit(browser, f"{url}/formgrader/submissions/{submission}/?token={token}",
-                                       ready="#notebook-container")
+    context, page, response, _ = visit(
+        browser, f"{url}/formgrader/submissions/{submission}/?token={token}", ready="#notebook-container"
+    )
     assert "connect-src 'self'" in response.headers["content-security-policy"]
     assert not active_content(page.content()), active_content(page.content())
     assert_nothing_ran(context, page, listener, "formgrader")
@@ -229,8 +260,11 @@ def test_the_formgrader_view_runs_nothing_and_shows_the_legitimate_outputs(brows
 def test_jupyterlab_works_under_the_policy_and_opens_the_autograded_notebook_inert(browser, course, server, listener):
     url, token = server
     context, page, response, console = visit(
-        browser, f"{url}/lab/tree/autograded/{STUDENT}/{ASSIGNMENT}/{NOTEBOOK}?token={token}",
-        ready=".jp-Notebook .jp-OutputArea-output", settle_ms=3000)
+        browser,
+        f"{url}/lab/tree/autograded/{STUDENT}/{ASSIGNMENT}/{NOTEBOOK}?token={token}",
+        ready=".jp-Notebook .jp-OutputArea-output",
+        settle_ms=3000,
+    )
     policy = response.headers["content-security-policy"]
     assert "frame-ancestors 'self'" in policy and "object-src 'none'" in policy, policy
     refused = [line for line in console if "Content Security Policy" in line]

@@ -24,8 +24,16 @@ from traitlets.config import Config
 
 from classroom import k8s
 from classroom.course import COURSE_ID, Course
-from classroom.hubconfig import (CPU_LIMIT, FORMGRADER_CONFIG, IDLE_TIMEOUT_S, MEMORY_LIMIT, USER_CONFIG, configure,
-                                 formgrader_command, on_one_machine)
+from classroom.hubconfig import (
+    CPU_LIMIT,
+    FORMGRADER_CONFIG,
+    IDLE_TIMEOUT_S,
+    MEMORY_LIMIT,
+    USER_CONFIG,
+    configure,
+    formgrader_command,
+    on_one_machine,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "classroom" / "k8s"
@@ -39,42 +47,109 @@ SECRET = {f"hub.services.{name}.apiToken": f"token-of-{name}" for name in (COURS
 OPEN = "open"
 NUMBER, TEXT, NULL = (int, float), (str,), (type(None),)
 FILE = {"mountPath": TEXT, "data": OPEN, "stringData": TEXT, "binaryData": TEXT, "mode": NUMBER}
-POLICY = {"enabled": (bool,), "ingress": (list,), "egress": (list,), "egressAllowRules": OPEN,
-          "interNamespaceAccessLabels": TEXT, "allowedIngressPorts": (list,)}
+POLICY = {
+    "enabled": (bool,),
+    "ingress": (list,),
+    "egress": (list,),
+    "egressAllowRules": OPEN,
+    "interNamespaceAccessLabels": TEXT,
+    "allowedIngressPorts": (list,),
+}
 CHART_KEYS = {
-    "hub": {"config": OPEN, "extraFiles": {"*": FILE}, "extraConfig": {"*": TEXT}, "services": {"*": OPEN},
-            "loadRoles": OPEN, "extraEnv": OPEN, "networkPolicy": POLICY, "db": OPEN, "image": OPEN,
-            "resources": OPEN, "concurrentSpawnLimit": NUMBER + NULL, "activeServerLimit": NUMBER + NULL},
+    "hub": {
+        "config": OPEN,
+        "extraFiles": {"*": FILE},
+        "extraConfig": {"*": TEXT},
+        "services": {"*": OPEN},
+        "loadRoles": OPEN,
+        "extraEnv": OPEN,
+        "networkPolicy": POLICY,
+        "db": OPEN,
+        "image": OPEN,
+        "resources": OPEN,
+        "concurrentSpawnLimit": NUMBER + NULL,
+        "activeServerLimit": NUMBER + NULL,
+    },
     "singleuser": {
         "image": {"name": TEXT, "tag": TEXT, "pullPolicy": TEXT + NULL, "pullSecrets": (list,)},
-        "startTimeout": (int,) + NULL, "cmd": TEXT + (list,) + NULL, "defaultUrl": TEXT + NULL,
-        "uid": (int,) + NULL, "fsGid": (int,) + NULL, "extraEnv": OPEN, "extraFiles": {"*": FILE},
+        "startTimeout": (int,) + NULL,
+        "cmd": TEXT + (list,) + NULL,
+        "defaultUrl": TEXT + NULL,
+        "uid": (int,) + NULL,
+        "fsGid": (int,) + NULL,
+        "extraEnv": OPEN,
+        "extraFiles": {"*": FILE},
         "networkPolicy": POLICY,
         "memory": {"limit": NUMBER + TEXT + NULL, "guarantee": NUMBER + TEXT + NULL},
         "cpu": {"limit": NUMBER + NULL, "guarantee": NUMBER + NULL},
-        "storage": {"type": TEXT, "capacity": TEXT + NULL, "homeMountPath": TEXT, "extraVolumes": (list,),
-                    "extraVolumeMounts": (list,), "extraLabels": OPEN, "dynamic": OPEN, "static": OPEN},
+        "storage": {
+            "type": TEXT,
+            "capacity": TEXT + NULL,
+            "homeMountPath": TEXT,
+            "extraVolumes": (list,),
+            "extraVolumeMounts": (list,),
+            "extraLabels": OPEN,
+            "dynamic": OPEN,
+            "static": OPEN,
+        },
     },
-    "cull": {"enabled": (bool,), "users": (bool,) + NULL, "adminUsers": (bool,) + NULL,
-             "removeNamedServers": (bool,) + NULL, "timeout": (int,) + NULL, "every": (int,) + NULL,
-             "concurrency": (int,) + NULL, "maxAge": (int,) + NULL},
+    "cull": {
+        "enabled": (bool,),
+        "users": (bool,) + NULL,
+        "adminUsers": (bool,) + NULL,
+        "removeNamedServers": (bool,) + NULL,
+        "timeout": (int,) + NULL,
+        "every": (int,) + NULL,
+        "concurrency": (int,) + NULL,
+        "maxAge": (int,) + NULL,
+    },
     "scheduling": {
-        "userScheduler": {"enabled": (bool,), "replicas": (int,), "logLevel": (int,), "plugins": OPEN,
-                          "pluginConfig": (list,), "resources": OPEN},
-        "podPriority": {"enabled": (bool,), "globalDefault": (bool,), "defaultPriority": (int,),
-                        "imagePullerPriority": (int,), "userPlaceholderPriority": (int,)},
+        "userScheduler": {
+            "enabled": (bool,),
+            "replicas": (int,),
+            "logLevel": (int,),
+            "plugins": OPEN,
+            "pluginConfig": (list,),
+            "resources": OPEN,
+        },
+        "podPriority": {
+            "enabled": (bool,),
+            "globalDefault": (bool,),
+            "defaultPriority": (int,),
+            "imagePullerPriority": (int,),
+            "userPlaceholderPriority": (int,),
+        },
         "userPlaceholder": {"enabled": (bool,), "replicas": (int,), "resources": OPEN},
-        "corePods": OPEN, "userPods": OPEN,
+        "corePods": OPEN,
+        "userPods": OPEN,
     },
-    "custom": OPEN, "prePuller": OPEN, "proxy": OPEN, "ingress": OPEN, "debug": OPEN,
+    "custom": OPEN,
+    "prePuller": OPEN,
+    "proxy": OPEN,
+    "ingress": OPEN,
+    "debug": OPEN,
 }
 # The chart's own defaults (its values.yaml, 4.x) that meet the course's: helm merges the course's values over them.
 CHART_DEFAULTS = {
     "hub": {"config": {"JupyterHub": {"admin_access": True, "authenticator_class": "dummy"}}},
-    "singleuser": {"startTimeout": 300, "cmd": "jupyterhub-singleuser", "uid": 1000, "fsGid": 100,
-                   "memory": {"limit": None, "guarantee": "1G"}, "cpu": {"limit": None, "guarantee": None}},
-    "cull": {"enabled": True, "users": False, "adminUsers": True, "removeNamedServers": False, "timeout": 3600,
-             "every": 600, "concurrency": 10, "maxAge": 0},
+    "singleuser": {
+        "startTimeout": 300,
+        "cmd": "jupyterhub-singleuser",
+        "uid": 1000,
+        "fsGid": 100,
+        "memory": {"limit": None, "guarantee": "1G"},
+        "cpu": {"limit": None, "guarantee": None},
+    },
+    "cull": {
+        "enabled": True,
+        "users": False,
+        "adminUsers": True,
+        "removeNamedServers": False,
+        "timeout": 3600,
+        "every": 600,
+        "concurrency": 10,
+        "maxAge": 0,
+    },
 }
 
 
@@ -105,21 +180,36 @@ def chart_hub(c, values: dict) -> None:
     get = lambda key, default=None: lookup(values, key, default)  # noqa: E731
     c.JupyterHub.services = []
     c.JupyterHub.load_roles = []
-    for trait, key in (("start_timeout", "startTimeout"), ("uid", "uid"), ("fs_gid", "fsGid"),
-                       ("mem_limit", "memory.limit"), ("mem_guarantee", "memory.guarantee"),
-                       ("cpu_limit", "cpu.limit"), ("cpu_guarantee", "cpu.guarantee"), ("environment", "extraEnv")):
+    for trait, key in (
+        ("start_timeout", "startTimeout"),
+        ("uid", "uid"),
+        ("fs_gid", "fsGid"),
+        ("mem_limit", "memory.limit"),
+        ("mem_guarantee", "memory.guarantee"),
+        ("cpu_limit", "cpu.limit"),
+        ("cpu_guarantee", "cpu.guarantee"),
+        ("environment", "extraEnv"),
+    ):
         if get(f"singleuser.{key}") is not None:
             setattr(c.KubeSpawner, trait, get(f"singleuser.{key}"))
     if get("cull.enabled"):
         command = ["python3", "-m", "jupyterhub_idle_culler", "--url=http://localhost:8081/hub/api"]
-        for flag, key in (("--timeout", "timeout"), ("--cull-every", "every"), ("--concurrency", "concurrency"),
-                          ("--max-age", "maxAge")):
+        for flag, key in (
+            ("--timeout", "timeout"),
+            ("--cull-every", "every"),
+            ("--concurrency", "concurrency"),
+            ("--max-age", "maxAge"),
+        ):
             if get(f"cull.{key}"):
                 command.append(f"{flag}={get(f'cull.{key}')}")
         c.JupyterHub.services.append({"name": "jupyterhub-idle-culler", "command": command})
-        c.JupyterHub.load_roles.append({"name": "jupyterhub-idle-culler", "services": ["jupyterhub-idle-culler"],
-                                        "scopes": ["list:users", "read:users:activity", "read:servers",
-                                                   "delete:servers"]})
+        c.JupyterHub.load_roles.append(
+            {
+                "name": "jupyterhub-idle-culler",
+                "services": ["jupyterhub-idle-culler"],
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            }
+        )
     for key, service in get("hub.services", {}).items():
         service = {"name": key, **service}
         service.pop("apiToken", None)
@@ -137,10 +227,24 @@ def chart_hub(c, values: dict) -> None:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict:
     roster = tmp_path_factory.mktemp("roster") / "roster.csv"
-    roster.write_text("id,first_name,last_name,email\n" + "".join(f"{s},{s.title()},X,{s}@example.org\n"
-                                                                  for s in STUDENTS))
-    done = subprocess.run([sys.executable, "-m", "classroom.k8s", "values", "--roster", str(roster),
-                           "--instructors", " ".join(INSTRUCTORS)], cwd=ROOT, capture_output=True, text=True)
+    roster.write_text(
+        "id,first_name,last_name,email\n" + "".join(f"{s},{s.title()},X,{s}@example.org\n" for s in STUDENTS)
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "classroom.k8s",
+            "values",
+            "--roster",
+            str(roster),
+            "--instructors",
+            " ".join(INSTRUCTORS),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return yaml.safe_load(done.stdout)
 
@@ -175,8 +279,9 @@ def check_keys(values, schema, path: str) -> list[str]:
     problems = []
     for key, value in values.items():
         sub = schema.get("*", schema.get(key))
-        problems += [f"{path}.{key}: the chart has no such key"] if sub is None else check_keys(value, sub,
-                                                                                                f"{path}.{key}")
+        problems += (
+            [f"{path}.{key}: the chart has no such key"] if sub is None else check_keys(value, sub, f"{path}.{key}")
+        )
     return problems
 
 
@@ -191,7 +296,8 @@ def test_the_rendered_values_are_yaml_with_the_chart_s_keys(rendered):
 
 def test_check_keys_finds_what_the_chart_would_refuse():
     assert check_keys({"singleuser": {"memory": {"limt": "2G"}}}, CHART_KEYS, "v") == [
-        "v.singleuser.memory.limt: the chart has no such key"]
+        "v.singleuser.memory.limt: the chart has no such key"
+    ]
     assert check_keys({"cull": {"timeout": "1h"}}, CHART_KEYS, "v") == ["v.cull.timeout: '1h' is not int/NoneType"]
     assert check_keys({"singleuser": {"cpu": {"limit": True}}}, CHART_KEYS, "v") != []
 
@@ -268,18 +374,23 @@ def test_the_chart_s_hub_configures_what_configure_does(deployed, tmp_path, monk
     # the services: configure()'s formgrader at its pod's address, with the chart's token; one culler; ngshare
     services = {s["name"]: s for s in hub.JupyterHub.services}
     expected = {s["name"]: s for s in alone.JupyterHub.services}[COURSE_ID]
-    assert services[COURSE_ID] == {**expected, "url": deployed["hub"]["services"][COURSE_ID]["url"],
-                                   "api_token": SECRET[f"hub.services.{COURSE_ID}.apiToken"]}
+    assert services[COURSE_ID] == {
+        **expected,
+        "url": deployed["hub"]["services"][COURSE_ID]["url"],
+        "api_token": SECRET[f"hub.services.{COURSE_ID}.apiToken"],
+    }
     (the_culler,) = culler(hub.JupyterHub.services)
     assert f"--timeout={IDLE_TIMEOUT_S}" in the_culler["command"]
-    assert services["ngshare"] == {"name": "ngshare", "url": deployed["hub"]["services"]["ngshare"]["url"],
-                                   "api_token": SECRET["hub.services.ngshare.apiToken"]}
+    assert services["ngshare"] == {
+        "name": "ngshare",
+        "url": deployed["hub"]["services"]["ngshare"]["url"],
+        "api_token": SECRET["hub.services.ngshare.apiToken"],
+    }
     # the user servers: each Spawner setting of configure() is what KubeSpawner ends up with
     for trait, value in alone.Spawner.items():
         effective = hub.KubeSpawner[trait] if trait in hub.KubeSpawner else hub.Spawner[trait]
         assert effective == value, trait
-    assert (hub.KubeSpawner.mem_guarantee, hub.KubeSpawner.cpu_guarantee) == (k8s.MEMORY_GUARANTEE,
-                                                                              k8s.CPU_GUARANTEE)
+    assert (hub.KubeSpawner.mem_guarantee, hub.KubeSpawner.cpu_guarantee) == (k8s.MEMORY_GUARANTEE, k8s.CPU_GUARANTEE)
     assert hub.JupyterHub.authenticator_class == "pam"  # not the chart's dummy: nobody in until the site says how
 
 
@@ -315,8 +426,11 @@ def test_every_pod_s_nbgrader_uses_the_ngshare_service(rendered, monkeypatch):
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert labels["hub.jupyter.org/network-access-hub"] == "true"
     # the user pods' network policy lets them reach it
-    (rule,) = [r for r in rendered["singleuser"]["networkPolicy"]["egress"]
-               if r["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()]
+    (rule,) = [
+        r
+        for r in rendered["singleuser"]["networkPolicy"]["egress"]
+        if r["to"][0]["podSelector"]["matchLabels"].items() <= labels.items()
+    ]
     assert {"port": url.port, "protocol": "TCP"} in rule["ports"]
     # its database and files on its volume; the formgrader service is its administrator
     (mount,) = ngshare["volumeMounts"]
@@ -381,7 +495,11 @@ def test_the_image_is_the_course_s_environment_without_the_solutions_for_student
 def test_render_refuses_someone_both_student_and_instructor(tmp_path):
     roster = tmp_path / "roster.csv"
     roster.write_text("id,first_name,last_name,email\nalice,A,B,a@example.org\n")
-    done = subprocess.run([sys.executable, "-m", "classroom.k8s", "values", "--roster", str(roster),
-                           "--instructors", "alice"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "classroom.k8s", "values", "--roster", str(roster), "--instructors", "alice"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "alice cannot be both student and instructor" in done.stderr
     assert done.stdout == ""

@@ -12,11 +12,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from course import copy_course
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from classroom.lms import LmsFile, parse_lms_path
-from course import copy_course
 
 pytestmark = pytest.mark.nbgrader
 
@@ -91,8 +91,12 @@ def corrupt_entry(archive: Path, name: str) -> None:
         info = z.getinfo(name)
     data = bytearray(archive.read_bytes())
     header = info.header_offset
-    start = header + 30 + int.from_bytes(data[header + 26:header + 28], "little") + \
-        int.from_bytes(data[header + 28:header + 30], "little")
+    start = (
+        header
+        + 30
+        + int.from_bytes(data[header + 26 : header + 28], "little")
+        + int.from_bytes(data[header + 28 : header + 30], "little")
+    )
     data[start + 10] ^= 0xFF
     archive.write_bytes(bytes(data))
 
@@ -184,8 +188,10 @@ def moodle(tmp_path_factory) -> dict:
         z.writestr(entry("Wei Zhang_304_assignsubmission_file_/leaky_relu.ipynb"), nb("wei 304"))
         z.writestr(entry("Mia Wong_305_assignsubmission_file_/leaky_relu.ipynb"), nb("mia"))
     with zipfile.ZipFile(archive / "RELU-Leaky ReLU-77 (1).zip", "w") as z:
-        z.writestr(entry("Ana Lima_301_assignsubmission_file_/leaky_relu.ipynb", when=(2025, 6, 3, 9, 0, 0)),
-                   nb("ana again, a day later"))
+        z.writestr(
+            entry("Ana Lima_301_assignsubmission_file_/leaky_relu.ipynb", when=(2025, 6, 3, 9, 0, 0)),
+            nb("ana again, a day later"),
+        )
         z.writestr(entry("Bruno Costa_302_assignsubmission_file_leaky_relu.ipynb"), nb("bruno, flat layout"))
     by_name = run(course, str(BIN / "nbgrader"), "zip_collect", "leaky_relu")
     after_names = submitted(course, "leaky_relu")
@@ -198,11 +204,14 @@ def moodle(tmp_path_factory) -> dict:
 
 def test_file_names_of_both_lms():
     assert parse_lms_path(["submissions", "smithalice_LATE_1001_5002_dying_relu-1.ipynb"]) == LmsFile(
-        "canvas", "1001", "smithalice", "dying_relu-1.ipynb", late=True, canvas_file=5002)
+        "canvas", "1001", "smithalice", "dying_relu-1.ipynb", late=True, canvas_file=5002
+    )
     assert parse_lms_path(["x", "Ana Lima_301_assignsubmission_file_", "leaky_relu.ipynb"]) == LmsFile(
-        "moodle", "301", "Ana Lima", "leaky_relu.ipynb")
+        "moodle", "301", "Ana Lima", "leaky_relu.ipynb"
+    )
     assert parse_lms_path(["x", "Ana Lima_301_assignsubmission_file_leaky_relu.ipynb"]) == LmsFile(
-        "moodle", "301", "Ana Lima", "leaky_relu.ipynb")
+        "moodle", "301", "Ana Lima", "leaky_relu.ipynb"
+    )
     assert parse_lms_path(["x", "leaky_relu.ipynb"]) is None
     assert parse_lms_path(["smithalice_1001_5002_dir", "leaky_relu.ipynb"]) is None  # a folder is no Canvas file
 
@@ -222,8 +231,12 @@ def test_canvas_roster_becomes_nbgrader_students(canvas):
     assert "line 9 (Student, Test): SIS Login ID '' does not give a user name" in roster.stderr
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
         assert {s.id: (s.last_name, s.lms_user_id) for s in gb.students} == {
-            "asmith": ("Smith", "1001"), "bjones": ("Jones", "1002"), "coneil": ("O'Neil", "1003"),
-            "dng": ("Ng", "1004"), "lkim": ("Kim", "1006")}
+            "asmith": ("Smith", "1001"),
+            "bjones": ("Jones", "1002"),
+            "coneil": ("O'Neil", "1003"),
+            "dng": ("Ng", "1004"),
+            "lkim": ("Kim", "1006"),
+        }
 
 
 def test_canvas_download_lands_in_submitted(canvas):
@@ -308,7 +321,9 @@ def test_moodle_download_by_name_then_by_worksheet(moodle):
     log = by_name.stdout + by_name.stderr
     assert by_name.returncode == 0, log
     assert {s: marker_of(t) for s, t in moodle["after_names"].items()} == {
-        "ana": "ana again, a day later", "bruno": "bruno, flat layout"}
+        "ana": "ana again, a day later",
+        "bruno": "bruno, flat layout",
+    }
     first = "downloaded/leaky_relu/extracted/RELU-Leaky ReLU-77"
     again = f"{first} (1)"
     expected = [
@@ -327,7 +342,11 @@ def test_moodle_download_by_name_then_by_worksheet(moodle):
     log = by_email.stdout + by_email.stderr
     assert by_email.returncode == 0, log
     assert {s: marker_of(t) for s, t in submitted(course, "leaky_relu").items()} == {
-        "ana": "ana again, a day later", "bruno": "bruno, flat layout", "weiz": "wei 303", "wzhang": "wei 304"}
+        "ana": "ana again, a day later",
+        "bruno": "bruno, flat layout",
+        "weiz": "wei 303",
+        "wzhang": "wei 304",
+    }
     assert "participant 305 (Mia Wong, mia@uni.example) is not in the gradebook" in log
 
 
@@ -344,8 +363,12 @@ def test_moodle_grades_import_format(moodle):
     leaky, convergence = rows[0].index("leaky_relu"), rows[0].index("convergence")
     by_email = {row[3]: (row[2], row[leaky], row[convergence]) for row in rows[1:]}
     assert by_email == {  # no submission: 0, or Moodle's default aggregation would leave it out of the total
-        "ana@uni.example": ("20230001", "8.25", "0"), "bruno@uni.example": ("20230002", "0", "0"),
-        "weiz@uni.example": ("20230003", "0", "0"), "wzhang@uni.example": ("20230004", "0", "0")}
+        "ana@uni.example": ("20230001", "8.25", "0"),
+        "bruno@uni.example": ("20230002", "0", "0"),
+        "weiz@uni.example": ("20230003", "0", "0"),
+        "wzhang@uni.example": ("20230004", "0", "0"),
+    }
 
     assert lms(course, "grades", "nosuch", "--lms", "moodle").stderr.strip() == (
-        "python -m classroom.lms grades: no assignment 'nosuch' in the gradebook (it has: convergence, leaky_relu)")
+        "python -m classroom.lms grades: no assignment 'nosuch' in the gradebook (it has: convergence, leaky_relu)"
+    )

@@ -20,14 +20,19 @@ def simulated_rate(lr, momentum, h, steps=4000):
     return math.exp(size / steps)
 
 
-@pytest.mark.parametrize("lr, momentum", [(0.1, 0.0), (1.5, 0.0), (0.01, 0.9), (3.7, 0.9), (2.9, 0.5), (3.1, 0.5), (0.5, 0.3)])
+@pytest.mark.parametrize(
+    "lr, momentum", [(0.1, 0.0), (1.5, 0.0), (0.01, 0.9), (3.7, 0.9), (2.9, 0.5), (3.1, 0.5), (0.5, 0.3)]
+)
 def test_rate_is_the_recursions_growth_per_step(lr, momentum):
     assert heavy_ball_rate(lr, momentum, 1.0).item() == pytest.approx(simulated_rate(lr, momentum, 1.0), rel=1e-2)
 
 
 def test_rate_below_one_exactly_inside_the_stability_region():
-    lr, momentum = torch.meshgrid(torch.linspace(0.01, 5, 300, dtype=torch.float64),
-                                  torch.linspace(0, 0.99, 60, dtype=torch.float64), indexing="ij")
+    lr, momentum = torch.meshgrid(
+        torch.linspace(0.01, 5, 300, dtype=torch.float64),
+        torch.linspace(0, 0.99, 60, dtype=torch.float64),
+        indexing="ij",
+    )
     inside, edge = lr < 2 * (1 + momentum), (lr - 2 * (1 + momentum)).abs() < 1e-9
     assert torch.equal((heavy_ball_rate(lr, momentum, 1.0) < 1)[~edge], inside[~edge])
 
@@ -38,8 +43,11 @@ def test_polyaks_setting_gives_both_extremes_the_rate_and_no_grid_point_beats_it
     best = (math.sqrt(L / mu) - 1) / (math.sqrt(L / mu) + 1)
     for h in (mu, L):
         assert heavy_ball_rate(lr, momentum, h).item() == pytest.approx(best, rel=1e-6)
-    lrs, betas = torch.meshgrid(torch.linspace(0.01, 0.5, 200, dtype=torch.float64),
-                                torch.linspace(0, 0.99, 200, dtype=torch.float64), indexing="ij")
+    lrs, betas = torch.meshgrid(
+        torch.linspace(0.01, 0.5, 200, dtype=torch.float64),
+        torch.linspace(0, 0.99, 200, dtype=torch.float64),
+        indexing="ij",
+    )
     worst = torch.maximum(heavy_ball_rate(lrs, betas, mu), heavy_ball_rate(lrs, betas, L))
     assert worst.min().item() >= best - 1e-9
 

@@ -144,29 +144,39 @@ def run(request, tmp_path_factory) -> Run:
         for student in STUDENTS:
             submission = gb.find_submission(assignment, student)
             scores[student] = (submission.score, submission.max_score)
-            failed[student] = sorted(
-                g.name for nb in submission.notebooks for g in nb.grades if g.score < g.max_score
-            )
+            failed[student] = sorted(g.name for nb in submission.notebooks for g in nb.grades if g.score < g.max_score)
     return Run(assignment, course, sources, releases, wrong, scores, failed)
 
 
 def test_release_has_no_solutions_or_hidden_tests(run):
     for name, nb in run.releases.items():
         text = "\n".join(cell.source for cell in nb.cells)
-        assert not MARKERS.search(text), f"release/{run.assignment}/{name}.ipynb still has a solution or hidden-test marker"
+        assert not MARKERS.search(text), (
+            f"release/{run.assignment}/{name}.ipynb still has a solution or hidden-test marker"
+        )
         assert hidden_test_lines(run.sources[name]), f"exercises/{run.assignment}/{name}.ipynb has no hidden tests"
         leaked = sorted(line for line in hidden_test_lines(run.sources[name]) if line in text)
         assert not leaked, f"release/{run.assignment}/{name}.ipynb shows hidden test code: {leaked[:3]}"
-        unsolved = [c.metadata.nbgrader["grade_id"] for c in nb.cells
-                    if nbgrader_meta(c).get("solution") and c.cell_type == "code"
-                    and "raise NotImplementedError()" not in c.source]
+        unsolved = [
+            c.metadata.nbgrader["grade_id"]
+            for c in nb.cells
+            if nbgrader_meta(c).get("solution")
+            and c.cell_type == "code"
+            and "raise NotImplementedError()" not in c.source
+        ]
         assert not unsolved, f"release/{run.assignment}/{name}.ipynb: solution cells not cleared: {unsolved}"
 
 
 def test_release_keeps_every_graded_cell(run):
     for name, source in run.sources.items():
+
         def graded(nb):
-            return {m["grade_id"]: m.get("points") for m in map(nbgrader_meta, nb.cells) if m.get("grade") or m.get("solution")}
+            return {
+                m["grade_id"]: m.get("points")
+                for m in map(nbgrader_meta, nb.cells)
+                if m.get("grade") or m.get("solution")
+            }
+
         assert graded(run.releases[name]) == graded(source), (
             f"release/{run.assignment}/{name}.ipynb lost or changed graded cells: "
             f"source has {graded(source)}, release has {graded(run.releases[name])}"
@@ -224,7 +234,9 @@ def test_feedback_is_one_html_per_student_without_hidden_tests(run):
             assert page.exists(), f"no feedback for {student}: {page.relative_to(run.course)} is missing"
             text = html_text(page)
             visible = next(c.source.split("\n")[0] for c in run.releases[name].cells if nbgrader_meta(c).get("grade"))
-            assert visible in text, f"{page.name} for {student} does not show the visible tests (is the page text readable?)"
+            assert visible in text, (
+                f"{page.name} for {student} does not show the visible tests (is the page text readable?)"
+            )
             leaked = sorted(line for line in hidden_test_lines(source) if line in text)
             assert not leaked, f"the feedback of {student} shows hidden test code: {leaked[:3]}"
     assert sorted(p.name for p in (run.course / "feedback").iterdir()) == sorted(STUDENTS), (

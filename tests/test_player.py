@@ -21,8 +21,9 @@ def test_runs_are_the_one_run_reference_for_every_setting():
         for l, lr in enumerate(RUNS["lr"]):
             for s, w0 in enumerate(RUNS["w0"]):
                 reference, _ = trajectory(w0, lr=lr, optimizer=(SGD, {"momentum": momentum}), steps=40)
-                torch.testing.assert_close(torch.tensor(RUNS["paths"][m][l][s], dtype=torch.float64), reference,
-                                           atol=5e-5 + 1e-12, rtol=0)  # the player keeps 4 decimals
+                torch.testing.assert_close(
+                    torch.tensor(RUNS["paths"][m][l][s], dtype=torch.float64), reference, atol=5e-5 + 1e-12, rtol=0
+                )  # the player keeps 4 decimals
 
 
 def test_player_holds_the_runs_and_its_sliders_and_nothing_from_elsewhere():
@@ -47,7 +48,9 @@ def test_sliders_redraw_the_path_in_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
 
     page_file = tmp_path / "player.html"
-    page_file.write_text(f"<!doctype html><meta charset='utf-8'><body>{trajectory_player(RUNS, alt='path').data}</body>")
+    page_file.write_text(
+        f"<!doctype html><meta charset='utf-8'><body>{trajectory_player(RUNS, alt='path').data}</body>"
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
         page, errors = browser.new_page(), []
@@ -55,7 +58,10 @@ def test_sliders_redraw_the_path_in_chromium(tmp_path):
         page.goto(page_file.as_uri())
         drawn = page.locator("polyline.path").get_attribute("points")
         page.locator("input[name=lr]").fill("0")
-        redrawn, caption = page.locator("polyline.path").get_attribute("points"), page.locator(".caption").text_content()
+        redrawn, caption = (
+            page.locator("polyline.path").get_attribute("points"),
+            page.locator(".caption").text_content(),
+        )
         browser.close()
     assert not errors, f"the player's script failed: {errors}"
     assert drawn and redrawn and drawn != redrawn, "moving the step-size slider did not redraw the path"

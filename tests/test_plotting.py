@@ -4,21 +4,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.colors import to_hex
 
-from relucourse.plotting import (  # noqa: E402
-    REACHED,
-    STUCK,
-    plot_landscape,
-    plot_loss,
-    plot_loss_curve,
-    plot_paths,
-    plot_param,
-)
+from relucourse.plotting import REACHED, STUCK, plot_landscape, plot_loss, plot_loss_curve, plot_param, plot_paths
 
 pytestmark = pytest.mark.dying_relu
 

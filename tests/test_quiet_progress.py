@@ -4,9 +4,8 @@ import importlib.util
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from course import ROOT
+from nbclient import NotebookClient
 
 pytestmark = pytest.mark.book
 
@@ -37,7 +36,9 @@ def build_book_module(ipythondir):
 
 def test_progress_bars_show_in_a_notebook_but_not_in_the_book_build(monkeypatch, tmp_path):
     shown = outputs_of_a_run(monkeypatch, tmp_path / "plain")
-    assert shown[1] and shown[2], f"without the book's profile, train(progress=True) and tqdm should show a bar: {shown}"
+    assert shown[1] and shown[2], (
+        f"without the book's profile, train(progress=True) and tqdm should show a bar: {shown}"
+    )
     environment = build_book_module(tmp_path / "book").quiet_kernels()
     quiet = outputs_of_a_run(monkeypatch, environment["IPYTHONDIR"])
     assert quiet == [[], [], []], f"the book's kernels still show progress output: {quiet}"

@@ -9,7 +9,6 @@ import csv
 from html.parser import HTMLParser
 
 import pytest
-
 from answers import mistakes
 from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
 
@@ -38,7 +37,9 @@ def test_one_group_per_planted_mistake_holding_exactly_its_students(report):
         for test, words in by_name[name]["fails"].items():
             expected[(test, words)] = students
     rows = _rows(report)
-    assert len(rows) == len(expected), f"expected {len(expected)} diagnoses, got {[(r['test'], r['message']) for r in rows]}"
+    assert len(rows) == len(expected), (
+        f"expected {len(expected)} diagnoses, got {[(r['test'], r['message']) for r in rows]}"
+    )
     for (test, words), students in expected.items():
         found = [r for r in rows if r["test"] == test and words in r["message"]]
         assert len(found) == 1, f"{test}: {len(found)} rows name {words!r}: {rows}"

@@ -18,7 +18,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from course import ROOT
 from planted import ASSIGNMENT, plant_class
 from test_browser import _free_port, chromium  # noqa: F401  (a fixture: Debian's Chromium through Playwright)
@@ -47,12 +46,24 @@ def service(course, tmp_path_factory):
     """A Jupyter server with the formgrader service's settings, rooted at the course; yields (url, token)."""
     home = tmp_path_factory.mktemp("service")
     token, port = secrets.token_hex(16), _free_port()
-    command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={course}",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    env = {**os.environ, "JUPYTER_CONFIG_PATH": str(ROOT / "classroom" / "formgrader-config"),
-           "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_PATH": str(ROOT / "classroom" / "formgrader-config"),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
     log = open(home / "server.log", "w")
     server = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -102,7 +113,9 @@ def _check_lesson_links(chromium, links: list[str]) -> None:  # noqa: F811
 def _check(found: dict, errors: list[str]) -> None:
     assert not errors, f"the report logged errors: {errors}"
     assert found["title"] != "owned", "a student's markup ran in the report"
-    assert len(found["figures"]) >= 2 and all(h > 50 for h in found["figures"]), f"figures did not render: {found['figures']}"
+    assert len(found["figures"]) >= 2 and all(h > 50 for h in found["figures"]), (
+        f"figures did not render: {found['figures']}"
+    )
     assert found["diagnoses"] >= 3
 
 
@@ -126,9 +139,13 @@ def test_the_report_opens_from_the_formgrader_service_for_instructors_only(chrom
     found, errors = _open(chromium, f"{url}/relucourse/reports/.grading/{ASSIGNMENT}/class.html")
     _check(found, errors)
     _check_lesson_links(chromium, found["links"])
-    answer = urllib.request.urlopen(f"{url}/relucourse/reports/.grading/{ASSIGNMENT}/class.html?token={token}", timeout=10)
-    assert "script-src" not in answer.headers["Content-Security-Policy"] and "default-src 'none'" in answer.headers[
-        "Content-Security-Policy"]
+    answer = urllib.request.urlopen(
+        f"{url}/relucourse/reports/.grading/{ASSIGNMENT}/class.html?token={token}", timeout=10
+    )
+    assert (
+        "script-src" not in answer.headers["Content-Security-Policy"]
+        and "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    )
     with pytest.raises(urllib.error.HTTPError) as hidden:  # nothing else of the course directory
         urllib.request.urlopen(f"{url}/relucourse/reports/gradebook.db?token={token}", timeout=10)
     assert hidden.value.code == 404

@@ -2,10 +2,9 @@
 
 import nbformat
 import pytest
+from course import ROOT
 from nbgrader.server_extensions.validate_assignment.handlers import ValidateAssignmentHandler
 from nbgrader.validator import Validator
-
-from course import ROOT
 
 pytestmark = pytest.mark.nbgrader
 
@@ -15,10 +14,22 @@ ANSWER = "def double(x):\n    import sys, warnings\n    warnings.warn('a warning
 def notebook(path, answer: str) -> str:
     """An assignment of one solution cell and one graded test cell; the answer writes to stderr."""
     solution = nbformat.v4.new_code_cell(answer)
-    solution.metadata.nbgrader = {"grade": False, "solution": True, "locked": False, "grade_id": "answer", "schema_version": 3}
+    solution.metadata.nbgrader = {
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "grade_id": "answer",
+        "schema_version": 3,
+    }
     test = nbformat.v4.new_code_cell("assert double(2) == 4, 'double(2) should be 4'")
-    test.metadata.nbgrader = {"grade": True, "solution": False, "locked": True, "grade_id": "test", "points": 1,
-                              "schema_version": 3}
+    test.metadata.nbgrader = {
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "grade_id": "test",
+        "points": 1,
+        "schema_version": 3,
+    }
     nbformat.write(nbformat.v4.new_notebook(cells=[solution, test]), path)
     return str(path)
 
@@ -33,7 +44,10 @@ def test_validate_passes_a_correct_answer_that_writes_to_stderr(tmp_path, monkey
         monkeypatch.chdir(ROOT)
         monkeypatch.delenv("JUPYTER_CONFIG_PATH", raising=False)
     config = ValidateAssignmentHandler.load_config(None)
-    correct, wrong = notebook(tmp_path / "correct.ipynb", ANSWER.format("2 * x")), notebook(tmp_path / "wrong.ipynb", ANSWER.format("x + 1"))
+    correct, wrong = (
+        notebook(tmp_path / "correct.ipynb", ANSWER.format("2 * x")),
+        notebook(tmp_path / "wrong.ipynb", ANSWER.format("x + 1")),
+    )
     assert "failed" in Validator().validate(correct), "stock nbgrader should fail the cell that wrote to stderr"
     assert "failed" not in Validator(config=config).validate(correct), "the course's Validate fails a correct answer"
     assert "failed" in Validator(config=config).validate(wrong), "the course's Validate passes a wrong answer"

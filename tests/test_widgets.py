@@ -6,10 +6,10 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from relucourse.plotting import REACHED, STUCK  # noqa: E402
-from relucourse.widgets import TrajectorySliders, plot_trajectory  # noqa: E402
+from relucourse.plotting import REACHED, STUCK
+from relucourse.widgets import TrajectorySliders, plot_trajectory
 
 pytestmark = pytest.mark.dying_relu
 

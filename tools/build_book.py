@@ -101,13 +101,22 @@ def colab_packages() -> list[str]:
 
     repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
     pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().split() if "==" in line)
-    return [f"relucourse @ git+{repository['url'].rstrip('/')}@{repository.get('branch', 'main')}", f"myst-nb=={pins['myst-nb']}"]
+    return [
+        f"relucourse @ git+{repository['url'].rstrip('/')}@{repository.get('branch', 'main')}",
+        f"myst-nb=={pins['myst-nb']}",
+    ]
 
 
 def install_cell_for_colab() -> None:
     """Put COLAB_CELL first in every notebook published under _build/html/_sources/ (once)."""
-    cell = {"cell_type": "code", "execution_count": None, "id": "colab-install", "metadata": {"tags": ["colab-install"]},
-            "outputs": [], "source": COLAB_CELL.format(packages=", ".join(map(repr, colab_packages())))}
+    cell = {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "colab-install",
+        "metadata": {"tags": ["colab-install"]},
+        "outputs": [],
+        "source": COLAB_CELL.format(packages=", ".join(map(repr, colab_packages()))),
+    }
     for path in (BUILD / "html" / "_sources").rglob("*.ipynb"):
         notebook = json.loads(path.read_text(encoding="utf-8"))
         if not notebook["cells"] or notebook["cells"][0].get("id") != "colab-install":

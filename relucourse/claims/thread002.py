@@ -337,10 +337,16 @@ def adam_minus_one() -> Measured:
     amsgrad, adam = _path(-1.0, "Adam + AMSGrad", 0.01), _path(-1.0, "Adam", 0.01)
     default = _path(-1.0, "Adam + AMSGrad", 0.001)
     crossings = {"amsgrad": (amsgrad, _first(amsgrad > 0)), "adam": (adam, _first(adam > 0))}
-    numbers = {"amsgrad_w_end": amsgrad[-1].item(), "adam_w_end": adam[-1].item(), "default_lr_w_end": default[-1].item()}
+    numbers = {
+        "amsgrad_w_end": amsgrad[-1].item(),
+        "adam_w_end": adam[-1].item(),
+        "default_lr_w_end": default[-1].item(),
+    }
     for name, (path, step) in crossings.items():
         numbers[f"{name}_cross_step"] = float(step)
-        numbers[f"{name}_w_before"] = path[step - 1].item() if step > 0 else math.nan  # the last weight left of the kink
+        numbers[f"{name}_w_before"] = (
+            path[step - 1].item() if step > 0 else math.nan
+        )  # the last weight left of the kink
     return Measured(
         verdict(_reaches(amsgrad) and _reaches(adam), fails=not (_reaches(amsgrad) or _reaches(adam))),
         numbers,

@@ -21,17 +21,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-
-from grading.bench import reference_solutions
 from hostile import PREAMBLE, hostile_answers
 
-__all__ = ["Context", "Kind", "KINDS", "REFERENCE_SCORE", "RELEASE_SCORE", "GRADED_MARKER", "ACTIVE_MARKER",
-           "ACTIVE_OUTPUTS", "LEGITIMATE_OUTPUT", "active_cell", "reference_solutions", "write_submission"]
+from grading.bench import reference_solutions
+
+__all__ = [
+    "Context",
+    "Kind",
+    "KINDS",
+    "REFERENCE_SCORE",
+    "RELEASE_SCORE",
+    "GRADED_MARKER",
+    "ACTIVE_MARKER",
+    "ACTIVE_OUTPUTS",
+    "LEGITIMATE_OUTPUT",
+    "active_cell",
+    "reference_solutions",
+    "write_submission",
+]
 
 NOTEBOOK = "dying_relu.ipynb"
 SOURCE = Path(__file__).resolve().parents[2] / "exercises" / "dying_relu" / NOTEBOOK
 # what the assignment is worth (the reference solution's score), read from its source; the release scores 0
-REFERENCE_SCORE = float(sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in json.loads(SOURCE.read_text())["cells"]))
+REFERENCE_SCORE = float(
+    sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in json.loads(SOURCE.read_text())["cells"])
+)
 RELEASE_SCORE = 0.0
 GRADED_MARKER = "GRADED-MODE-DETECTED"
 
@@ -76,18 +90,18 @@ NONE_ANSWERS = {
 # test has hidden checks on other inputs.
 VISIBLE_ONLY = {
     "population_loss": "_LOSS = {'1.0': 0.0, '0.0': 0.5, '3.0': 2.0, '-1.0': 1.0}\n"
-                       "def population_loss(w):\n    return _LOSS.get(repr(w))\n",
+    "def population_loss(w):\n    return _LOSS.get(repr(w))\n",
     "population_grad": "_GRAD = {'1.0': 0.0, '3.0': 2.0, '-2.0': -2.0, '0.0': 0.0, '1e-06': -0.999999, '-1e-06': -1e-06}\n"
-                       "def population_grad(w):\n    return _GRAD.get(repr(w))\n",
+    "def population_grad(w):\n    return _GRAD.get(repr(w))\n",
     "sgd_weights": "def sgd_weights(w0, batches, lr):\n"
-                   "    if len(batches) == 1 and float(batches[0][0]) == 1.0:\n        return [0.5, 0.6]\n"
-                   "    if len(batches) == 1 and float(batches[0][0]) == -1.0:\n        return [-2.0, -1.6]\n"
-                   "    if len(batches) == 0:\n        return [1.0]\n"
-                   "    if len(batches) == 3 and len(batches[0]) == 100 and w0 == 0.0:\n        return [0.0] * 4\n"
-                   "    return None\n",
+    "    if len(batches) == 1 and float(batches[0][0]) == 1.0:\n        return [0.5, 0.6]\n"
+    "    if len(batches) == 1 and float(batches[0][0]) == -1.0:\n        return [-2.0, -1.6]\n"
+    "    if len(batches) == 0:\n        return [1.0]\n"
+    "    if len(batches) == 3 and len(batches[0]) == 100 and w0 == 0.0:\n        return [0.0] * 4\n"
+    "    return None\n",
     "predict_outcome": "_OUT = {('2.0', '0.5'): 'teacher', ('-10.0', '0.01'): 'stuck', ('0.0', '0.5'): 'stuck', "
-                       "('-10.0', '1.5'): 'teacher'}\n"
-                       "def predict_outcome(w0, lr):\n    return _OUT.get((repr(w0), repr(lr)))\n",
+    "('-10.0', '1.5'): 'teacher'}\n"
+    "def predict_outcome(w0, lr):\n    return _OUT.get((repr(w0), repr(lr)))\n",
 }
 
 
@@ -114,10 +128,15 @@ def _tests(nb: nbformat.NotebookNode) -> list:
 
 def _hostile(code: str, answers: dict[str, str] = VISIBLE_ONLY) -> Callable[[Context], dict]:
     """Answers, then a scratch cell with `code` (formatted with the context) before the first test."""
+
     def make(ctx: Context) -> dict:
         nb = ctx.notebook(answers)
-        return {NOTEBOOK: _scratch(nb, code.format(course=ctx.course, port=ctx.port, marker=GRADED_MARKER),
-                                   before=_first_test(nb))}
+        return {
+            NOTEBOOK: _scratch(
+                nb, code.format(course=ctx.course, port=ctx.port, marker=GRADED_MARKER), before=_first_test(nb)
+            )
+        }
+
     return make
 
 
@@ -188,12 +207,16 @@ for host in ["127.0.0.1", "localhost", "10.0.2.2", "1.1.1.1"]:
 
 
 def symlink_to_solutions(ctx: Context) -> dict:
-    code = ("try:\n    import json\n    for cell in json.load(open('answers.json'))['cells']:\n"
-            "        if cell['metadata'].get('nbgrader', {}).get('solution'):\n"
-            "            exec(''.join(cell['source']))\nexcept Exception:\n    pass\n")
+    code = (
+        "try:\n    import json\n    for cell in json.load(open('answers.json'))['cells']:\n"
+        "        if cell['metadata'].get('nbgrader', {}).get('solution'):\n"
+        "            exec(''.join(cell['source']))\nexcept Exception:\n    pass\n"
+    )
     nb = ctx.notebook(VISIBLE_ONLY)
-    return {NOTEBOOK: _scratch(nb, code, before=_first_test(nb)),
-            "answers.json": ("symlink", str(ctx.course / "exercises" / "dying_relu" / NOTEBOOK))}
+    return {
+        NOTEBOOK: _scratch(nb, code, before=_first_test(nb)),
+        "answers.json": ("symlink", str(ctx.course / "exercises" / "dying_relu" / NOTEBOOK)),
+    }
 
 
 # --- hostile: talk the tests out of their verdict ---------------------------------------------------
@@ -219,10 +242,13 @@ builtins.max = lambda *args, **kwargs: float("inf") if len(args) == 3 else _max(
 # Patching from inside the learner's function, while a test runs (after the grader's restore).
 PATCH_DURING_TEST = {
     **VISIBLE_ONLY,
-    "population_loss": "import builtins\n_max = builtins.max\n" + VISIBLE_ONLY["population_loss"].replace(
-        "def population_loss(w):\n", "def population_loss(w):\n"
+    "population_loss": "import builtins\n_max = builtins.max\n"
+    + VISIBLE_ONLY["population_loss"].replace(
+        "def population_loss(w):\n",
+        "def population_loss(w):\n"
         "    builtins.max = lambda *args, **kwargs: float('inf') if len(args) == 3 else _max(*args, **kwargs)\n"
-        "    globals()['check_close'] = lambda *a, **k: None\n"),
+        "    globals()['check_close'] = lambda *a, **k: None\n",
+    ),
 }
 
 # Error messages dropped on their way to the grader by the learner's function, which then undoes itself:
@@ -259,24 +285,26 @@ def moved_preamble(ctx: Context) -> dict:
 REBIND_IN_TEST = {
     **VISIBLE_ONLY,
     "population_loss": VISIBLE_ONLY["population_loss"].replace(
-        "def population_loss(w):\n", "def population_loss(w):\n    namespace = get_ipython().user_ns\n"
+        "def population_loss(w):\n",
+        "def population_loss(w):\n    namespace = get_ipython().user_ns\n"
         "    for name in ('check_close', 'check_equal', 'check_weights'):\n"
-        "        namespace[name] = lambda *args, **kwargs: None\n"),
+        "        namespace[name] = lambda *args, **kwargs: None\n",
+    ),
 }
 
 ALWAYS_EQUAL = {
     "population_loss": "import numbers\nclass Anything(float):\n    def __eq__(self, other): return True\n"
-                       "    def __ne__(self, other): return False\n    def __float__(self): return float('nan')\n"
-                       "    def __sub__(self, other): return 0.0\n    def __rsub__(self, other): return 0.0\n"
-                       "    def __abs__(self): return 0.0\n    def __le__(self, other): return True\n"
-                       "    def __ge__(self, other): return True\n"
-                       "def population_loss(w):\n    return Anything()\n",
+    "    def __ne__(self, other): return False\n    def __float__(self): return float('nan')\n"
+    "    def __sub__(self, other): return 0.0\n    def __rsub__(self, other): return 0.0\n"
+    "    def __abs__(self): return 0.0\n    def __le__(self, other): return True\n"
+    "    def __ge__(self, other): return True\n"
+    "def population_loss(w):\n    return Anything()\n",
     "population_grad": "def population_grad(w):\n    return Anything()\n",
     "sgd_weights": "class AnyList(list):\n    def __eq__(self, other): return True\n    def __len__(self): return 1\n"
-                   "def sgd_weights(w0, batches, lr):\n    return AnyList([Anything()] * (len(batches) + 1))\n",
+    "def sgd_weights(w0, batches, lr):\n    return AnyList([Anything()] * (len(batches) + 1))\n",
     "predict_outcome": "class AnyStr(str):\n    def __eq__(self, other): return True\n"
-                       "    def __ne__(self, other): return False\n    __hash__ = str.__hash__\n"
-                       "def predict_outcome(w0, lr):\n    return AnyStr('teacher')\n",
+    "    def __ne__(self, other): return False\n    __hash__ = str.__hash__\n"
+    "def predict_outcome(w0, lr):\n    return AnyStr('teacher')\n",
 }
 
 AST_TRANSFORMER = """\
@@ -316,7 +344,7 @@ FAKE_PARTIAL_CREDIT = {
 
 # numpy.py beside the notebook: the real numpy, except that sums and means are 0, so the hidden tests'
 # expectations agree with answers that return 0 for whatever they were not told.
-SHADOW_NUMPY = '''\
+SHADOW_NUMPY = """\
 import os as _os, sys as _sys
 _me = _sys.modules[__name__]
 _here = _os.path.dirname(_os.path.abspath(__file__))
@@ -332,7 +360,7 @@ def sum(*args, **kwargs):
     return 0.0
 def mean(*args, **kwargs):
     return 0.0
-'''
+"""
 ZERO_DEFAULTS = {
     **VISIBLE_ONLY,
     "population_loss": VISIBLE_ONLY["population_loss"].replace("_LOSS.get(repr(w))", "_LOSS.get(repr(w), 0.0)"),
@@ -348,6 +376,7 @@ def shadow_numpy(ctx: Context) -> dict:
 
 
 # --- hostile: the notebook's structure --------------------------------------------------------------
+
 
 def duplicate_tests(ctx: Context) -> dict:
     """Every test cell followed by a copy with the same grade_id whose code is `pass`."""
@@ -368,11 +397,17 @@ def edited_tests(ctx: Context) -> dict:
 
 def deleted_tests(answers: dict[str, str] | None) -> Callable[[Context], dict]:
     """Test cells and the checkers deleted; `answers` None means the reference solutions."""
+
     def make(ctx: Context) -> dict:
         nb = ctx.notebook(answers)
-        nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
-                    and c.metadata.get("nbgrader", {}).get("grade_id") != "checkers"]
+        nb.cells = [
+            c
+            for c in nb.cells
+            if not c.metadata.get("nbgrader", {}).get("grade")
+            and c.metadata.get("nbgrader", {}).get("grade_id") != "checkers"
+        ]
         return {NOTEBOOK: nb}
+
     return make
 
 
@@ -393,9 +428,20 @@ def claimed_points(ctx: Context) -> dict:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             meta.update(grade=True, points=50)
-    bonus = nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
-        "grade": True, "grade_id": "bonus", "points": 1000, "locked": False, "solution": False,
-        "schema_version": 3, "task": False}})
+    bonus = nbformat.v4.new_code_cell(
+        "pass",
+        metadata={
+            "nbgrader": {
+                "grade": True,
+                "grade_id": "bonus",
+                "points": 1000,
+                "locked": False,
+                "solution": False,
+                "schema_version": 3,
+                "task": False,
+            }
+        },
+    )
     nb.cells.append(bonus)
     return {NOTEBOOK: nb}
 
@@ -423,7 +469,8 @@ def chatty_reference(ctx: Context) -> dict:
     """The reference solution printing 500 lines at every call (hundreds of calls per test)."""
     answers = dict(ctx.solutions)
     answers["population_loss"] = answers["population_loss"].replace(
-        '    """\n', '    """\n    print("evaluating the loss\\n" * 500)\n', 1)
+        '    """\n', '    """\n    print("evaluating the loss\\n" * 500)\n', 1
+    )
     return {NOTEBOOK: ctx.notebook(answers)}
 
 
@@ -433,14 +480,18 @@ def one_long_line(ctx: Context) -> dict:
 
 # --- harmless differences on a correct answer -------------------------------------------------------
 
+
 def noisy_reference(ctx: Context) -> dict:
     """The reference solution writing to stderr at every call: a print, a warning, a tqdm bar."""
     answers = dict(ctx.solutions)
     answers["population_grad"] = ("import sys, warnings\n" + answers["population_grad"]).replace(
-        '    """\n', '    """\n    print("computing the gradient", file=sys.stderr)\n'
-        '    warnings.warn("a harmless warning")\n', 1)
+        '    """\n',
+        '    """\n    print("computing the gradient", file=sys.stderr)\n    warnings.warn("a harmless warning")\n',
+        1,
+    )
     answers["sgd_weights"] = ("from tqdm import tqdm\n" + answers["sgd_weights"]).replace(
-        "for x in batches:", "for x in tqdm(batches, file=sys.stderr):")
+        "for x in batches:", "for x in tqdm(batches, file=sys.stderr):"
+    )
     return {NOTEBOOK: ctx.notebook(answers)}
 
 
@@ -463,8 +514,10 @@ def saved_outputs(ctx: Context) -> dict:
     nb = ctx.notebook()
     for number, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         cell.execution_count = number + 1
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="all tests passed\n"),
-                        nbformat.v4.new_output("error", ename="ValueError", evalue="stale", traceback=[])]
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="all tests passed\n"),
+            nbformat.v4.new_output("error", ename="ValueError", evalue="stale", traceback=[]),
+        ]
     return {NOTEBOOK: nb}
 
 
@@ -498,18 +551,27 @@ ACTIVE_OUTPUTS = {
     "html_event_handler": ("code", {"text/html": f'<img src="missing.png" onerror="{_RUN}">'}),
     "javascript_url": ("code", {"text/html": f'<a href="javascript:{_RUN}">open</a>'}),
     "html_iframe": ("code", {"text/html": f'<iframe srcdoc="<script>parent.{_RUN}</script>"></iframe>'}),
-    "svg_script": ("code", {"image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{_RUN}" width="10" '
-                                             f'height="10"><script>{_RUN}</script><rect width="10" height="10"/></svg>'}),
+    "svg_script": (
+        "code",
+        {
+            "image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{_RUN}" width="10" '
+            f'height="10"><script>{_RUN}</script><rect width="10" height="10"/></svg>'
+        },
+    ),
     "javascript_output": ("code", {"application/javascript": _RUN}),
-    "widget_output": ("code", {"application/vnd.jupyter.widget-view+json":
-                               {"model_id": "0", "version_major": 2, "version_minor": 0}}),
+    "widget_output": (
+        "code",
+        {"application/vnd.jupyter.widget-view+json": {"model_id": "0", "version_major": 2, "version_minor": 0}},
+    ),
     "markdown_output": ("code", {"text/markdown": f'<img src="missing.png" onerror="{_RUN}">'}),
     "markdown_cell_html": ("markdown", f'A note. <img src="missing.png" onerror="{_RUN}"> <script>{_RUN}</script>'),
 }
 # what a page must still show: text, a table, LaTeX and a matplotlib plot (inline: the grading kernel sets Agg)
-LEGITIMATE_OUTPUT = ("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import HTML, Latex, display\n"
-                     "display(HTML('<table><tr><th>w</th><th>loss</th></tr><tr><td>LEGIT-CELL</td><td>0.5</td></tr></table>'))\n"
-                     "display(Latex(r'$w^2 + 1$'))\nplt.plot([0, 1], [1, 0])\nplt.show()\nprint('LEGIT-TEXT')\n")
+LEGITIMATE_OUTPUT = (
+    "%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom IPython.display import HTML, Latex, display\n"
+    "display(HTML('<table><tr><th>w</th><th>loss</th></tr><tr><td>LEGIT-CELL</td><td>0.5</td></tr></table>'))\n"
+    "display(Latex(r'$w^2 + 1$'))\nplt.plot([0, 1], [1, 0])\nplt.show()\nprint('LEGIT-TEXT')\n"
+)
 
 
 def active_cell(kind: str, ctx: Context) -> nbformat.NotebookNode:
@@ -527,6 +589,7 @@ def _displaying(kind: str) -> Callable[[Context], dict]:
         nb = ctx.notebook()
         nb.cells.append(active_cell(kind, ctx))
         return {NOTEBOOK: nb}
+
     return make
 
 
@@ -552,58 +615,137 @@ KINDS = [
     Kind("reference", REFERENCE_SCORE, "the instructor's solution", reference),
     Kind("release", RELEASE_SCORE, "the untouched release", release),
     # hostile: escape the sandbox
-    Kind("gradebook_write", RELEASE_SCORE,
-         "writes 99 into every grade of the course's gradebook.db, and a file into the course",
-         _hostile(GRADEBOOK_WRITE)),
-    Kind("read_solutions", RELEASE_SCORE, "reads the source notebook (and a peer's) and runs its solutions",
-         _hostile(READ_SOLUTIONS)),
-    Kind("symlink_to_solutions", RELEASE_SCORE, "ships answers.json -> the source notebook, then runs it",
-         symlink_to_solutions),
+    Kind(
+        "gradebook_write",
+        RELEASE_SCORE,
+        "writes 99 into every grade of the course's gradebook.db, and a file into the course",
+        _hostile(GRADEBOOK_WRITE),
+    ),
+    Kind(
+        "read_solutions",
+        RELEASE_SCORE,
+        "reads the source notebook (and a peer's) and runs its solutions",
+        _hostile(READ_SOLUTIONS),
+    ),
+    Kind(
+        "symlink_to_solutions",
+        RELEASE_SCORE,
+        "ships answers.json -> the source notebook, then runs it",
+        symlink_to_solutions,
+    ),
     Kind("network", RELEASE_SCORE, "tries to reach a server on the grading machine", _hostile(NETWORK)),
     # hostile: the tests' machinery
     Kind("patched_checkers", RELEASE_SCORE, "redefines the checkers as no-ops", _hostile(PATCH_CHECKERS, NONE_ANSWERS)),
-    Kind("patched_libraries", RELEASE_SCORE, "math.isclose, np/torch.testing, Tensor.__eq__ and the checkers' "
-         "builtins.max made to agree with anything", _hostile(PATCH_LIBRARIES)),
-    Kind("patched_during_test", RELEASE_SCORE, "the learner's function patches builtins.max and the "
-         "checkers while the test runs", lambda ctx: {NOTEBOOK: ctx.notebook(PATCH_DURING_TEST)}),
-    Kind("dropped_errors", RELEASE_SCORE, "the learner's function hides the test's error message from the grader "
-         "(kernel.session.send), then undoes the patch", lambda ctx: {NOTEBOOK: ctx.notebook(DROP_ERRORS)}),
-    Kind("moved_preamble", RELEASE_SCORE, "a solution cell moved above the checkers, then the checkers redefined "
-         "as no-ops", moved_preamble),
-    Kind("rebound_during_test", RELEASE_SCORE, "the learner's function rebinds the checkers in the test's "
-         "namespace (get_ipython().user_ns) while the test runs", lambda ctx: {NOTEBOOK: ctx.notebook(REBIND_IN_TEST)}),
-    Kind("always_equal", RELEASE_SCORE, "returns float/list/str subclasses equal to anything",
-         lambda ctx: {NOTEBOOK: ctx.notebook(ALWAYS_EQUAL)}),
-    Kind("liars", RELEASE_SCORE, "answers that claim to equal anything, to be true, to be any number (read from "
-         "the checker's frames) and to be of class float (tests/hostile.py)",
-         lambda ctx: {NOTEBOOK: ctx.notebook({g: PREAMBLE + s for g, s in hostile_answers("dying_relu", "object").items()})}),
-    Kind("ast_transformer", RELEASE_SCORE, "an AST transformer deleting check calls, assert and raise",
-         _hostile(AST_TRANSFORMER, NONE_ANSWERS)),
-    Kind("blank_cells", RELEASE_SCORE, "an input transformer blanking every later cell",
-         _hostile(BLANK_CELLS, NONE_ANSWERS)),
-    Kind("graded_mode", RELEASE_SCORE, "blanks later cells only when NBGRADER_EXECUTION is set",
-         _hostile(GRADED_MODE, NONE_ANSWERS)),
-    Kind("kernel_takeover", RELEASE_SCORE, "replaces the kernel's do_execute so that every cell 'succeeds'",
-         _hostile(TAKE_OVER_KERNEL, NONE_ANSWERS)),
-    Kind("fake_partial_credit", RELEASE_SCORE, "publishes an execute_result of 1 before failing",
-         lambda ctx: {NOTEBOOK: ctx.notebook(FAKE_PARTIAL_CREDIT)}),
-    Kind("numpy_shadow", ZERO_DEFAULTS_SCORE, "ships numpy.py whose sum and mean are 0 (its answers get 2 "
-         "without it)", shadow_numpy),
+    Kind(
+        "patched_libraries",
+        RELEASE_SCORE,
+        "math.isclose, np/torch.testing, Tensor.__eq__ and the checkers' builtins.max made to agree with anything",
+        _hostile(PATCH_LIBRARIES),
+    ),
+    Kind(
+        "patched_during_test",
+        RELEASE_SCORE,
+        "the learner's function patches builtins.max and the checkers while the test runs",
+        lambda ctx: {NOTEBOOK: ctx.notebook(PATCH_DURING_TEST)},
+    ),
+    Kind(
+        "dropped_errors",
+        RELEASE_SCORE,
+        "the learner's function hides the test's error message from the grader "
+        "(kernel.session.send), then undoes the patch",
+        lambda ctx: {NOTEBOOK: ctx.notebook(DROP_ERRORS)},
+    ),
+    Kind(
+        "moved_preamble",
+        RELEASE_SCORE,
+        "a solution cell moved above the checkers, then the checkers redefined as no-ops",
+        moved_preamble,
+    ),
+    Kind(
+        "rebound_during_test",
+        RELEASE_SCORE,
+        "the learner's function rebinds the checkers in the test's "
+        "namespace (get_ipython().user_ns) while the test runs",
+        lambda ctx: {NOTEBOOK: ctx.notebook(REBIND_IN_TEST)},
+    ),
+    Kind(
+        "always_equal",
+        RELEASE_SCORE,
+        "returns float/list/str subclasses equal to anything",
+        lambda ctx: {NOTEBOOK: ctx.notebook(ALWAYS_EQUAL)},
+    ),
+    Kind(
+        "liars",
+        RELEASE_SCORE,
+        "answers that claim to equal anything, to be true, to be any number (read from "
+        "the checker's frames) and to be of class float (tests/hostile.py)",
+        lambda ctx: {
+            NOTEBOOK: ctx.notebook({g: PREAMBLE + s for g, s in hostile_answers("dying_relu", "object").items()})
+        },
+    ),
+    Kind(
+        "ast_transformer",
+        RELEASE_SCORE,
+        "an AST transformer deleting check calls, assert and raise",
+        _hostile(AST_TRANSFORMER, NONE_ANSWERS),
+    ),
+    Kind(
+        "blank_cells",
+        RELEASE_SCORE,
+        "an input transformer blanking every later cell",
+        _hostile(BLANK_CELLS, NONE_ANSWERS),
+    ),
+    Kind(
+        "graded_mode",
+        RELEASE_SCORE,
+        "blanks later cells only when NBGRADER_EXECUTION is set",
+        _hostile(GRADED_MODE, NONE_ANSWERS),
+    ),
+    Kind(
+        "kernel_takeover",
+        RELEASE_SCORE,
+        "replaces the kernel's do_execute so that every cell 'succeeds'",
+        _hostile(TAKE_OVER_KERNEL, NONE_ANSWERS),
+    ),
+    Kind(
+        "fake_partial_credit",
+        RELEASE_SCORE,
+        "publishes an execute_result of 1 before failing",
+        lambda ctx: {NOTEBOOK: ctx.notebook(FAKE_PARTIAL_CREDIT)},
+    ),
+    Kind(
+        "numpy_shadow",
+        ZERO_DEFAULTS_SCORE,
+        "ships numpy.py whose sum and mean are 0 (its answers get 2 without it)",
+        shadow_numpy,
+    ),
     # hostile: the notebook's structure
-    Kind("duplicate_tests", RELEASE_SCORE, "each test cell followed by a copy, same grade_id, code `pass`",
-         duplicate_tests),
+    Kind(
+        "duplicate_tests",
+        RELEASE_SCORE,
+        "each test cell followed by a copy, same grade_id, code `pass`",
+        duplicate_tests,
+    ),
     Kind("edited_tests", RELEASE_SCORE, "every test cell's code replaced by `pass`", edited_tests),
     Kind("unmarked_tests", RELEASE_SCORE, "test cells emptied and stripped of nbgrader metadata", unmarked_tests),
     Kind("deleted_tests", RELEASE_SCORE, "test cells and checkers deleted", deleted_tests(NONE_ANSWERS)),
-    Kind("claimed_points", RELEASE_SCORE, "points raised in metadata, solutions marked graded, a 1000-point cell",
-         claimed_points),
+    Kind(
+        "claimed_points",
+        RELEASE_SCORE,
+        "points raised in metadata, solutions marked graded, a 1000-point cell",
+        claimed_points,
+    ),
     # the kernel: crashes, hangs, floods
     Kind("os_exit", RELEASE_SCORE, "os._exit(0) while defining a function", _in_solution(OS_EXIT)),
     Kind("segfault", RELEASE_SCORE, "reads address 0 through ctypes", _in_solution(SEGFAULT)),
     Kind("memory_hog", RELEASE_SCORE, "allocates 64 GiB", _in_solution(MEMORY_HOG)),
     Kind("fork_flood", RELEASE_SCORE, "forks until the system refuses", _hostile(FORK_FLOOD)),
-    Kind("file_flood", RELEASE_SCORE, "creates empty files in every folder it can write until refused",
-         _hostile(FILE_FLOOD)),
+    Kind(
+        "file_flood",
+        RELEASE_SCORE,
+        "creates empty files in every folder it can write until refused",
+        _hostile(FILE_FLOOD),
+    ),
     Kind("sigint_ignored", RELEASE_SCORE, "ignores SIGINT, then loops forever", _in_solution(SIGINT_IGNORED)),
     Kind("endless_loop", RELEASE_SCORE, "loops forever", _in_solution(ENDLESS_LOOP)),
     Kind("sys_exit", RELEASE_SCORE, "sys.exit(0)", _in_solution(SYS_EXIT)),
@@ -617,14 +759,21 @@ KINDS = [
     Kind("other_kernelspec", REFERENCE_SCORE, "correct, saved with a Julia kernelspec", other_kernel),
     Kind("scratch_cells", REFERENCE_SCORE, "correct, with the learner's own cells (one raises)", scratch_cells),
     Kind("saved_outputs", REFERENCE_SCORE, "correct, saved with stale outputs and errors", saved_outputs),
-    Kind("duplicate_solution", REFERENCE_SCORE, "correct, with an abandoned copy of a solution cell above it",
-         duplicate_solution),
+    Kind(
+        "duplicate_solution",
+        REFERENCE_SCORE,
+        "correct, with an abandoned copy of a solution cell above it",
+        duplicate_solution,
+    ),
     Kind("tampered_schema", REFERENCE_SCORE, "correct, nbgrader schema_version 99 in every cell", tampered_schema),
-    Kind("deleted_tests_correct", REFERENCE_SCORE, "correct, with test cells and checkers deleted",
-         deleted_tests(None)),
+    Kind(
+        "deleted_tests_correct", REFERENCE_SCORE, "correct, with test cells and checkers deleted", deleted_tests(None)
+    ),
     # active output on a correct answer: graded as it is, shown inert (tests/test_inert_output.py)
-    *(Kind(kind, REFERENCE_SCORE, f"correct, and displays active content: {kind}", _displaying(kind))
-      for kind in ACTIVE_OUTPUTS),
+    *(
+        Kind(kind, REFERENCE_SCORE, f"correct, and displays active content: {kind}", _displaying(kind))
+        for kind in ACTIVE_OUTPUTS
+    ),
     # broken files
     Kind("empty_file", RELEASE_SCORE, "a 0-byte notebook", empty_file, rejected=True),
     Kind("not_json", RELEASE_SCORE, "a notebook cut in half", not_json, rejected=True),
