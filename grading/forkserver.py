@@ -78,6 +78,30 @@ def _tmpfs(target: str, size: int, inodes: int) -> None:
     _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},nr_inodes={inodes},mode=0755")
 
 
+def _mounts_below(path: str) -> list[str]:
+    """The topmost mount points strictly below `path` (a course cloned under /tmp, say)."""
+    prefix = path.rstrip("/") + "/"
+    with open("/proc/self/mountinfo") as handle:  # field 5: the mount point, with octal escapes
+        points = [line.split()[4].encode().decode("unicode_escape") for line in handle]
+    below = sorted({point for point in points if point.startswith(prefix)})
+    return [point for point in below if not any(point.startswith(other + "/") for other in below)]
+
+
+def _cover(target: str, size: int, inodes: int) -> None:
+    """A fresh capped tmpfs on `target`, the read-only binds below it kept where they were."""
+    kept = {point: os.open(point, os.O_PATH) for point in _mounts_below(target)}  # reachable once covered
+    _tmpfs(target, size, inodes)
+    for point, fd in kept.items():
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(point, exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(point), exist_ok=True)
+            open(point, "x").close()
+        _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)  # nested binds keep their own read-only flag
+        _mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
+
+
 def _read_only(path: str) -> None:
     _mount(path, path, None, MS_BIND)
     _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -168,9 +192,8 @@ def _kernel(request: dict, bound: int, locked: int) -> None:
     _mount(os.path.join(SERVER_DIR, request["id"]), KERNEL_DIR, None, MS_BIND)
     _tmpfs(SERVER_DIR, 4096, 1)  # covered: other kernels' folders, the server's socket
     size, inodes, home, workdir = request["scratch_bytes"], request["inodes"], request["home"], request["workdir"]
-    for path in ("/tmp", home):
-        _tmpfs(path, size, inodes)
-    _tmpfs(workdir, size, inodes)
+    for path in ("/tmp", home, workdir):
+        _cover(path, size, inodes)
     for relative, content in request["files"].items():
         path = os.path.join(workdir, relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
