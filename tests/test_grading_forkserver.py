@@ -142,3 +142,23 @@ def test_a_file_flood_stops_at_the_caps_and_no_file_reaches_the_socket_folder(wo
     assert flood["seconds"] < 20, flood
     again, _ = run(workdir, LOOK, scratch_inodes=2000)
     assert again["tmp"] == fresh["tmp"], f"the flood's files reached the next kernel: {again['tmp']}"
+
+
+def test_a_read_only_path_below_tmp_stays_readable_under_the_kernels_fresh_tmp(tmp_path, workdir):
+    shared = tmp_path / "clone" / "package"  # as a course cloned under /tmp, its virtual environment included
+    shared.mkdir(parents=True)
+    (shared / "below_tmp.py").write_text("ANSWER = 42\n")
+    code = f"""
+import json, os, sys
+sys.path.insert(0, {str(shared)!r})
+import below_tmp
+try:
+    open({str(shared / "written")!r}, "w")
+    writable = True
+except OSError:
+    writable = False
+print(json.dumps({{"answer": below_tmp.ANSWER, "writable": writable, "tmp": os.listdir("/tmp")}}))
+"""
+    seen, _ = run(workdir, code, extra_read_only=[str(shared)])
+    assert seen["answer"] == 42 and not seen["writable"], seen
+    assert seen["tmp"] == [str(tmp_path.relative_to("/tmp")).split("/")[0]], "only the way to the bound path"
