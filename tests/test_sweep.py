@@ -5,22 +5,13 @@ import math
 import pytest
 import torch
 
-from relucourse._checks import one_thread
 from relucourse.data import teacher_student_batches
 from relucourse.models import Neuron
 from relucourse.optim import SGD, Adam
-from relucourse.sweep import Outcome, _sampled_grad_fn, classify, sweep, trajectory
+from relucourse.sweep import Outcome, classify, sweep, trajectory
 from relucourse.train import train
 
-pytestmark = pytest.mark.optimizers
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread is as fast, and a busy second core cannot stall torch's two-thread regions."""
-    with one_thread():
-        yield
-
+pytestmark = [pytest.mark.optimizers, pytest.mark.usefixtures("one_torch_thread")]
 
 OPTIMIZERS = {
     "SGD": (SGD, {}),
@@ -44,9 +35,19 @@ def random_points(n, seed):
 def test_sampled_gradient_is_autograd_on_the_same_batch(slope):
     w, b = random_points(40, seed=2)
     teacher = (0.8, 0.3)
-    got_w, got_b = _sampled_grad_fn(
-        slope, teacher, batch_size=500, seed=3, dtype=torch.float64, device=torch.device("cpu")
-    )(w, b)
+    one_step = sweep(  # plain SGD, lr 1: θ₁ = θ₀ - ∇, the first batch's gradient
+        w,
+        b,
+        lr=1.0,
+        optimizers={"SGD": (SGD, {})},
+        steps=1,
+        gradient="sampled",
+        slope=slope,
+        teacher=teacher,
+        batch_size=500,
+        seed=3,
+    )
+    got_w, got_b = w - one_step.w[0, 0], b - one_step.b[0, 0]
     x = torch.randn(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)[
         :, 0
     ]  # the stream's batch 1
