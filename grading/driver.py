@@ -2,10 +2,11 @@
 
 1. ``generate_assignment --force`` records the assignment in the course's gradebook (and rewrites
    ``release/<assignment>``), as before; a *template* scratch course gets the same, in its own SQLite file.
-2. One worker per core (forked processes, so nbgrader is imported once). For each student a worker copies
-   the template, runs the pre-check (:mod:`grading.precheck`) into it, and runs nbgrader's ``Autograde``
-   for that one student there; the kernel is sandboxed and guarded (``nbgrader_config.py``). A submission
-   nbgrader still cannot grade is graded as the unchanged release, with the reason in its notes.
+2. One worker per core (forked processes, so nbgrader is imported once; :mod:`grading.scheduler` keeps the
+   pool). For each student a worker copies the template, runs the pre-check (:mod:`grading.precheck`) into
+   it, and runs nbgrader's ``Autograde`` for that one student there; the kernel is sandboxed and guarded
+   (``nbgrader_config.py``). A submission nbgrader still cannot grade is graded as the unchanged release,
+   with the reason in its notes.
 3. The driver merges each finished student into the course (:mod:`grading.merge`), then records them in
    the journal (:mod:`grading.journal`): a run stopped at any point is started again with the same command
    and grades only the rest. A tqdm bar counts the students.
