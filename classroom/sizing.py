@@ -187,37 +187,15 @@ def measure_server(settle_s: float = 3.0) -> dict:
 
 def grade_once(submissions: int, jobs: int, assignment: str) -> tuple[float, int, str]:
     """(wall seconds, notebooks a submission, summary line) of `python -m grading grade` on a generated course."""
-    from grading.bench import generate_course
+    from grading.bench import generate_course, make_grade
 
     with tempfile.TemporaryDirectory(prefix="sizing-grading-") as tmp:
         course = Path(tmp) / "course"
         course.mkdir()
         generate_course(course, assignment, submissions)
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-        start = time.monotonic()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "grading",
-                "grade",
-                assignment,
-                "--root",
-                str(course),
-                "--jobs",
-                str(jobs),
-                "--no-progress",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.monotonic() - start
-        if done.returncode != 0:
-            raise RuntimeError(f"grading failed ({done.returncode}):\n{done.stdout[-1500:]}\n{done.stderr[-1500:]}")
+        graded = make_grade(course, assignment, jobs)
         notebooks = len(list((course / "release" / assignment).glob("*.ipynb")))
-    return wall, notebooks, done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
+    return graded.seconds, notebooks, graded.output.strip().splitlines()[0] if graded.output.strip() else ""
 
 
 def measure_grading(submissions: int, jobs: int, assignment: str = "dying_relu") -> dict:

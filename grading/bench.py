@@ -21,10 +21,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 
-__all__ = ["run_bench", "generate_course", "reference_solutions", "bench_assignment", "Result"]
+__all__ = ["run_bench", "generate_course", "reference_solutions", "bench_assignment", "make_grade", "Graded", "Result"]
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -121,8 +122,17 @@ def _stock(course: Path, assignment: str) -> float:
     )
 
 
-def _driver(course: Path, assignment: str, jobs: int) -> tuple[float, float]:
-    """Seconds of ``python -m grading grade`` on `course`, and the largest memory of one worker (MiB, PSS)."""
+class Graded(NamedTuple):
+    """One ``python -m grading grade`` run: its wall seconds, the largest memory of one worker (MiB, PSS), its output."""
+
+    seconds: float
+    memory: float
+    output: str
+
+
+def make_grade(course: Path, assignment: str, jobs: int) -> Graded:
+    """``python -m grading grade`` (``make grade``) on `course` with `jobs` workers, timed and its workers' memory
+    sampled; a RuntimeError with its output if it fails."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -150,7 +160,7 @@ def _driver(course: Path, assignment: str, jobs: int) -> tuple[float, float]:
     out, err = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"make grade exited with {process.returncode}:\n{out[-1500:]}\n{err[-1500:]}")
-    return seconds, peak
+    return Graded(seconds, peak, out)
 
 
 def _worker_memory(driver: int) -> dict[int, float]:
@@ -224,7 +234,7 @@ def bench_assignment(assignment: str, submissions: int, jobs: int) -> Result:
         shutil.copytree(base, stock)
         shutil.copytree(base, driver)
         stock_s = _stock(stock, assignment)
-        driver_s, memory = _driver(driver, assignment, jobs)
+        driver_s, memory, _ = make_grade(driver, assignment, jobs)
         return Result(
             stock_s, driver_s, _lower_bound(driver), memory, _grades(stock, assignment) == _grades(driver, assignment)
         )

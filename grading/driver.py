@@ -2,10 +2,11 @@
 
 1. ``generate_assignment --force`` records the assignment in the course's gradebook (and rewrites
    ``release/<assignment>``), as before; a *template* scratch course gets the same, in its own SQLite file.
-2. One worker per core (forked processes, so nbgrader is imported once). For each student a worker copies
-   the template, runs the pre-check (:mod:`grading.precheck`) into it, and runs nbgrader's ``Autograde``
-   for that one student there; the kernel is sandboxed and guarded (``nbgrader_config.py``). A submission
-   nbgrader still cannot grade is graded as the unchanged release, with the reason in its notes.
+2. One worker per core (forked processes, so nbgrader is imported once; :mod:`grading.scheduler` keeps the
+   pool). For each student a worker copies the template, runs the pre-check (:mod:`grading.precheck`) into
+   it, and runs nbgrader's ``Autograde`` for that one student there; the kernel is sandboxed and guarded
+   (``nbgrader_config.py``). A submission nbgrader still cannot grade is graded as the unchanged release,
+   with the reason in its notes.
 3. The driver merges each finished student into the course (:mod:`grading.merge`), then records them in
    the journal (:mod:`grading.journal`): a run stopped at any point is started again with the same command
    and grades only the rest. A tqdm bar counts the students.
@@ -20,23 +21,18 @@ import copy
 import csv
 import fcntl
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import sqlite3
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
-from nbgrader.converters.base import NbGraderException
+from nbgrader.converters import Autograde, BaseConverter, GenerateAssignment, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import CsvExportPlugin
 from tqdm.auto import tqdm
@@ -46,8 +42,9 @@ from grading.journal import Journal, tree_hash
 from grading.merge import merge_grades, remove_tree, replace_tree
 from grading.notes import add_notes, read_notes
 from grading.precheck import precheck_submission
+from grading.scheduler import Task, run_tasks
 
-__all__ = ["Course", "Outcome", "grade_assignment", "students_of"]
+__all__ = ["Course", "Outcome", "grade_assignment", "students_of", "convert", "ConversionFailed"]
 
 GRADING_PACKAGE = Path(__file__).resolve().parent
 
@@ -198,77 +195,65 @@ class Work:
 
 
 def _grade_all(
-    work: Work, students: list[str], feedback: list[str], jobs: int, journal: Journal, progress: bool
+    work: Work, students: list[str], stale: list[str], jobs: int, journal: Journal, progress: bool
 ) -> list[Outcome]:
-    """Grade `students` and write the feedback of each (and of `feedback`) in one pool of workers.
+    """Grade `students` and write the feedback of each (and of `stale`) on one scheduler's workers.
 
     A student's feedback is queued as soon as their grades are merged, so it fills the workers the
-    last submissions leave idle.
+    last submissions leave idle. A submission still ungraded when the pools are spent is graded in a
+    process of its own, so one that kills it fails alone; feedback that failed is written once more here.
     """
     course = work.course
-    outcomes, pending, unfed = [], list(students), list(feedback)
-    bar = tqdm(total=len(students), desc=f"grading {course.assignment}", unit="submission", disable=not progress)
-    for attempt in range(2):  # a worker process that dies takes the pool down: start a new one, once
-        pool = _pool(course, jobs)
-        try:
-            tasks = {pool.submit(_grade_one, work, s): ("grade", s) for s in pending}
-            tasks.update({pool.submit(_feedback_one, course, s): ("feedback", s) for s in unfed})
-            waiting = set(tasks)
-            while waiting:
-                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-                for future in done:
-                    kind, student = tasks[future]
-                    if kind == "feedback":
-                        if future.result() is None:
-                            unfed.remove(student)
-                        continue
-                    outcome = future.result()
-                    _merge(course, outcome, journal)
-                    pending.remove(student)
-                    outcomes.append(outcome)
-                    bar.update()
-                    bar.set_postfix_str(
-                        f"{student}: {outcome.score:g}/{outcome.max_score:g}"
-                        if outcome.score is not None
-                        else f"{student}: {outcome.status}"
-                    )
-                    if outcome.status != "failed" and work.feedback:
-                        unfed.append(student)
-                        follow = pool.submit(_feedback_one, course, student)
-                        tasks[follow] = ("feedback", student)
-                        waiting.add(follow)
-            pool.shutdown()
-            break
-        except BrokenProcessPool:
-            bar.write(f"a grading worker died; {len(pending)} submissions left, starting new workers")
-            pool.shutdown(wait=False, cancel_futures=True)
-        except BaseException:  # Ctrl-C, or the driver's own error: stop the workers (their kernels die with them)
-            for worker in multiprocessing.active_children():
-                worker.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-    bar.close()
-    for student in list(pending):  # last resort: a process of its own each, so a submission that kills it fails alone
-        with _pool(course, 1) as pool:
-            try:
-                outcome = pool.submit(_grade_one, work, student).result()
-            except BrokenProcessPool:
-                outcome = Outcome(
-                    student,
-                    work.keys[student],
-                    "failed",
-                    [],
-                    error="the grading process died on this submission (out of memory?)",
-                )
-        _merge(course, outcome, journal)
-        outcomes.append(outcome)
-        if outcome.status != "failed" and work.feedback:
-            unfed.append(student)
-    for student in unfed:  # feedback that failed (or never ran): once more, one at a time
+    results = _Results(
+        work,
+        journal,
+        set(stale),
+        tqdm(total=len(students), desc=f"grading {course.assignment}", unit="submission", disable=not progress),
+    )
+    tasks = [Task(_grade_one, (work, s)) for s in students] + [Task(_feedback_one, (course, s)) for s in stale]
+    log = course.work / "workers.log"
+    for task in run_tasks(tasks, results.finished, jobs=jobs, log=log):
+        if task.fn is _grade_one and task in run_tasks([task], results.finished, jobs=1, log=log, pools=1):
+            student = task.args[1]
+            error = "the grading process died on this submission (out of memory?)"
+            results.finished(task, Outcome(student, work.keys[student], "failed", [], error=error))
+    results.bar.close()
+    for student in sorted(results.unfed):
         error = _feedback_one(course, student)
         if error:
             tqdm.write(error)
-    return outcomes
+    return results.outcomes
+
+
+@dataclass
+class _Results:
+    """What the driver does with each finished task: a grade merged, journalled, counted and its feedback
+    queued; a feedback written or left for another try."""
+
+    work: Work
+    journal: Journal
+    unfed: set[str]  # students whose feedback is still to write
+    bar: tqdm
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def finished(self, task: Task, result) -> list[Task]:
+        if task.fn is _feedback_one:
+            if result is None:
+                self.unfed.discard(task.args[1])
+            return []
+        outcome: Outcome = result
+        _merge(self.work.course, outcome, self.journal)
+        self.outcomes.append(outcome)
+        self.bar.update()
+        self.bar.set_postfix_str(
+            f"{outcome.student}: {outcome.score:g}/{outcome.max_score:g}"
+            if outcome.score is not None
+            else f"{outcome.student}: {outcome.status}"
+        )
+        if outcome.status == "failed" or not self.work.feedback:
+            return []
+        self.unfed.add(outcome.student)
+        return [Task(_feedback_one, (self.work.course, outcome.student))]
 
 
 def _merge(course: Course, outcome: Outcome, journal: Journal) -> None:
@@ -295,17 +280,14 @@ def _merge(course: Course, outcome: Outcome, journal: Journal) -> None:
 
 
 def _generate_assignment(course: Course, root: Path, db_url: str) -> None:
-    coursedir = course.coursedir(root, db_url=db_url)
     log = logging.getLogger("grading.generate_assignment")
     if not log.handlers:
         log.addHandler(logging.StreamHandler())
         log.setLevel(logging.ERROR)
-    converter = GenerateAssignment(coursedir=coursedir, config=coursedir.config, log=log)
-    converter.force = True
     try:
-        converter.start()
-    except NbGraderException as error:
-        raise ValueError(f"nbgrader generate_assignment {course.assignment} failed (its log is above)") from error
+        convert(course, GenerateAssignment, log, root=root, db_url=db_url)
+    except ConversionFailed as error:
+        raise ValueError(f"{error} (its log is above)") from error.__cause__
 
 
 def _make_template(course: Course) -> Path:
@@ -366,26 +348,6 @@ def _write_report(course: Course, outcomes: list[Outcome]) -> None:
 # --- the workers' steps ---------------------------------------------------------------------------
 
 
-def _pool(course: Course, jobs: int) -> ProcessPoolExecutor:
-    """Forked workers (nbgrader already imported) whose own output goes to a log, not over the progress bar."""
-    course.work.mkdir(parents=True, exist_ok=True)
-    return ProcessPoolExecutor(
-        jobs,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_quiet,
-        initargs=(str(course.work / "workers.log"),),
-    )
-
-
-def _quiet(log_path: str) -> None:
-    """Worker start: output to the log; Ctrl-C is the driver's to handle (it stops the workers)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-
-
 def _grade_one(work: Work, student: str) -> Outcome:
     """Pre-check and autograde one student in a scratch copy of the template; never raises."""
     course, template, key = work.course, work.template, work.keys[student]
@@ -414,18 +376,22 @@ def _grade_one(work: Work, student: str) -> Outcome:
 
 def _autograde(course: Course, scratch: Path, student: str) -> str | None:
     """nbgrader's Autograde for one student in `scratch`; None, or the error it logged."""
-    coursedir = course.coursedir(scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}", student_id=student)
     handler = logging.FileHandler(scratch / "autograde.log")
     for name in (f"grading.{student}", "traitlets"):  # the converter's log, and its preprocessors'
         logger = logging.getLogger(name)
         logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
-    converter = Autograde(coursedir=coursedir, config=coursedir.config, log=logging.getLogger(f"grading.{student}"))
-    converter.force = True
     try:
-        converter.start()
-    except Exception as error:
+        convert(
+            course,
+            Autograde,
+            logging.getLogger(f"grading.{student}"),
+            root=scratch,
+            db_url=f"sqlite:///{scratch / 'gradebook.db'}",
+            student_id=student,
+        )
+    except ConversionFailed as error:
         lines = (scratch / "autograde.log").read_text(errors="replace").splitlines()
-        reason = next((l for l in reversed(lines) if "Error" in l and "There was an error" not in l), repr(error))
+        reason = next((l for l in reversed(lines) if "Error" in l and "There was an error" not in l), str(error))
         return reason.strip()[:300]
     finally:
         handler.close()
@@ -452,11 +418,27 @@ def _notes_of(course: Course, scratch: Path, student: str) -> list[str]:
 
 
 def _feedback_one(course: Course, student: str) -> str | None:
-    coursedir = course.coursedir(student_id=student)
-    converter = GenerateFeedback(coursedir=coursedir, config=coursedir.config)
-    converter.force = True
     try:
-        converter.start()
-    except Exception as error:
-        return f"feedback for {student} failed: {error!r}"
+        convert(course, GenerateFeedback, student_id=student)
+    except ConversionFailed as error:
+        return f"feedback for {student} failed: {error.__cause__!r}"
     return None
+
+
+# --- nbgrader's converters ------------------------------------------------------------------------
+
+
+class ConversionFailed(RuntimeError):
+    """An nbgrader converter (generate_assignment, autograde, generate_feedback) failed; its error is the cause."""
+
+
+def convert(course: Course, converter: type[BaseConverter], log: logging.Logger | None = None, **traits) -> None:
+    """Run nbgrader's `converter` over `course` (``root``, ``db_url``, ``student_id``…: `traits` of its
+    CourseDirectory), overwriting what it wrote before; any error it raises becomes a `ConversionFailed`."""
+    coursedir = course.coursedir(**traits)
+    app = converter(coursedir=coursedir, config=coursedir.config, **({"log": log} if log else {}))
+    app.force = True
+    try:
+        app.start()
+    except Exception as error:  # NbGraderException, or what a preprocessor raised
+        raise ConversionFailed(f"nbgrader {converter.__name__} of {course.assignment} failed: {error}") from error

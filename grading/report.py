@@ -32,7 +32,16 @@ from nbgrader.api import Gradebook
 
 from grading.driver import Course
 
-__all__ = ["Diagnosis", "ClassResults", "diagnosis_key", "read_results", "write_report", "write_overview", "main"]
+__all__ = [
+    "Diagnosis",
+    "ClassResults",
+    "diagnosis_key",
+    "shown_message",
+    "read_results",
+    "write_report",
+    "write_overview",
+    "main",
+]
 
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b")
 _BOOK = "../../_build/html"
@@ -53,7 +62,7 @@ def diagnosis_key(message: str) -> str:
     return _NUMBER.sub("#", " ".join(message.split()))
 
 
-def _shown_message(messages: list[str]) -> str:
+def shown_message(messages: list[str]) -> str:
     """One message for a group: its numbers where all members agree, '…' where they differ."""
     parts = [_NUMBER.split(m) for m in messages]
     numbers = [_NUMBER.findall(m) for m in messages]
@@ -182,7 +191,7 @@ def read_results(root: Path, assignment: str) -> ClassResults:
         Diagnosis(
             test,
             key,
-            _shown_message([m for _, m, _ in members]),
+            shown_message([m for _, m, _ in members]),
             [s for s, _, _ in members],
             [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]],
         )

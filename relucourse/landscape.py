@@ -7,6 +7,7 @@ with $M_0 = \Phi(a') - \Phi(a)$, $M_1 = \varphi(a) - \varphi(a')$, $M_2 = M_0 + 
 """
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -14,7 +15,7 @@ from torch import Tensor
 from ._checks import finite_float, finite_tensor, integer, pair
 from .optim import SGD, iterate
 
-__all__ = ["population_loss", "population_grad", "monte_carlo_loss", "descend", "reached_teacher"]
+__all__ = ["population_loss", "population_grad", "MonteCarlo", "monte_carlo_loss", "descend", "reached_teacher"]
 
 Teacher = tuple[float, float]
 
@@ -47,23 +48,32 @@ def population_grad(w, b=0.0, *, slope: float = 0.0, teacher: Teacher = (1.0, 0.
     return grad_w, grad_b
 
 
+class MonteCarlo(NamedTuple):
+    r"""A Monte Carlo estimate: the sample mean, and its standard error $s/\sqrt n$ (the samples' standard deviation $s$)."""
+
+    mean: Tensor
+    std_error: Tensor
+
+
 def monte_carlo_loss(
     w, b=0.0, *, slope: float = 0.0, teacher: Teacher = (1.0, 0.0), samples: int = 10**6, seed: int = 0
-) -> Tensor:
-    r"""$\frac1n \sum_i (\sigma_\alpha(w x_i + b) - \mathrm{relu}(v x_i + c))^2$ with $x_i \sim N(0, 1)$ drawn from ``seed``.
+) -> MonteCarlo:
+    r"""$\frac1n \sum_i (\sigma_\alpha(w x_i + b) - \mathrm{relu}(v x_i + c))^2$ with $x_i \sim N(0, 1)$ drawn from ``seed``,
+    and its standard error.
 
     The same $n$ samples serve every $(w, b)$, so the estimates are comparable with each other.
     """
-    integer("samples", samples)
+    integer("samples", samples, least=2)  # a standard error needs two
     w, b = _as_params(w, b)
     slope, (v, c) = finite_float("slope", slope), pair("teacher", teacher)
     x = torch.randn(samples, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     target = torch.relu(v * x + c)
-    loss = [
-        ((torch.nn.functional.leaky_relu(wi * x + bi, slope) - target) ** 2).mean()
-        for wi, bi in zip(w.flatten(), b.flatten())
+    squared = [
+        (torch.nn.functional.leaky_relu(wi * x + bi, slope) - target) ** 2 for wi, bi in zip(w.flatten(), b.flatten())
     ]
-    return torch.stack(loss).reshape(w.shape)
+    mean = torch.stack([e.mean() for e in squared]).reshape(w.shape)
+    std_error = torch.stack([e.std() for e in squared]).reshape(w.shape) / math.sqrt(samples)
+    return MonteCarlo(mean, std_error)
 
 
 def descend(

@@ -32,7 +32,7 @@ from .data import teacher_student_batches
 from .landscape import population_grad
 from .optim import iterate
 
-__all__ = ["Outcome", "OptimizerSpec", "Sweep", "sweep", "trajectory", "classify"]
+__all__ = ["Outcome", "OptimizerSpec", "Run", "Sweep", "sweep", "trajectory", "classify"]
 
 OptimizerSpec = tuple[type[Optimizer], Mapping[str, Any]]
 """An optimizer class and its hyper-parameters other than the learning rate, e.g. ``(SGD, {"momentum": 0.9})``."""
@@ -48,6 +48,17 @@ class Outcome(IntEnum):
     DIVERGED = 2  # left |θ| <= bound (or became NaN); the run was stopped there
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of a `Sweep`: where it ended, its last parameters, and every step's if they were recorded."""
+
+    outcome: Outcome
+    w: float
+    b: float | None
+    w_path: Tensor | None
+    b_path: Tensor | None
+
+
 @dataclass
 class Sweep:
     r"""Every run of a grid: index ``[o, l, *s]`` is optimizer ``names[o]``, learning rate ``lr[l]``, start ``s``.
@@ -58,6 +69,7 @@ class Sweep:
         w, b: the last parameters, shape (O, L, *start_shape); ``b`` is None for a student without bias.
         outcome: `Outcome` codes (int64), shape (O, L, *start_shape).
         w_path, b_path: every step's parameters, shape (steps + 1, O, L, *start_shape), if recorded.
+        w0, b0: the starts, shape start_shape; ``b0`` is None for a student without bias.
     """
 
     names: tuple[str, ...]
@@ -67,12 +79,45 @@ class Sweep:
     outcome: Tensor
     w_path: Tensor | None = None
     b_path: Tensor | None = None
+    w0: Tensor | None = None
+    b0: Tensor | None = None
 
     def __getitem__(self, name: str) -> Tensor:
         """The outcomes of optimizer `name`, shape (L, *start_shape)."""
+        return self.outcome[self._optimizer(name)]
+
+    def lr_index(self, lr: float) -> int:
+        """The index of learning rate `lr` in ``lr`` (equal to 1e-9 relative); a ValueError if it is not there."""
+        found = torch.isclose(self.lr, torch.tensor(float(lr), dtype=self.lr.dtype), rtol=1e-9, atol=0).nonzero()
+        if len(found) != 1:
+            raise ValueError(f"no learning rate {lr} in this sweep (it has {self.lr.tolist()})")
+        return int(found[0])
+
+    def run(self, name: str, lr: float, w0: float | None = None, b0: float | None = None) -> Run:
+        """The run of optimizer `name` at learning rate `lr` from the start (`w0`, `b0`), values on the grid (to
+        1e-9 relative); a coordinate left None selects every start, which must then be one."""
+        chosen = torch.ones(self.outcome.shape[2:], dtype=torch.bool)
+        for label, starts, value in (("w0", self.w0, w0), ("b0", self.b0, b0)):
+            if value is not None:
+                if starts is None:
+                    raise ValueError(f"no {label} in this sweep to select by")
+                chosen &= torch.isclose(starts, torch.tensor(float(value), dtype=starts.dtype), rtol=1e-9, atol=0)
+        found = chosen.nonzero()
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} starts of this sweep have w0={w0}, b0={b0} (expected one)")
+        index = (self._optimizer(name), self.lr_index(lr), *found[0].tolist())
+        return Run(
+            Outcome(int(self.outcome[index])),
+            self.w[index].item(),
+            None if self.b is None else self.b[index].item(),
+            None if self.w_path is None else self.w_path[(slice(None), *index)],
+            None if self.b_path is None else self.b_path[(slice(None), *index)],
+        )
+
+    def _optimizer(self, name: str) -> int:
         if name not in self.names:
             raise KeyError(f"no optimizer {name!r} in this sweep (it has {list(self.names)})")
-        return self.outcome[self.names.index(name)]
+        return self.names.index(name)
 
 
 def classify(
@@ -191,6 +236,8 @@ def sweep(
         classify(w, b, target=target, tol=tol, bound=bound),
         paths[0] if record else None,
         paths[1] if record and has_bias else None,
+        w0,
+        b0 if has_bias else None,
     )
 
 

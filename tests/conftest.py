@@ -37,6 +37,17 @@ def built_course(tmp_path_factory) -> BuiltCourse:
     return BuiltCourse(course, build_book(course), leftovers)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: one thread is as fast, and a busy second core cannot stall torch's two-thread regions."""
+    import torch  # here, so that the tests that need no torch do not import it
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests of the built book share one worker (and one build) when the suite runs in parallel."""

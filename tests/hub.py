@@ -209,13 +209,13 @@ class Hub:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_for(lambda: requests.get(f"{self.url}hub/api/", timeout=2).ok, "the hub to answer", 90)
+        self.wait_for(lambda: requests.get(f"{self.url}hub/api/", timeout=2).ok, "the hub to answer", 90)
         for name in self.created:  # make hub created them
             subprocess.run(["usermod", "--comment", MARK, name], check=True)
             self.passwords[name] = secrets.token_urlsafe(12)
             subprocess.run(["chpasswd"], input=f"{name}:{self.passwords[name]}\n", text=True, check=True)
 
-    def _wait_for(self, ready, what: str, timeout: float) -> None:
+    def wait_for(self, ready, what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(requests.RequestException):
@@ -295,7 +295,7 @@ class Lab:
             headers={"X-XSRFToken": self.session.cookies.get("_xsrf", path="/hub/")},
         )
         assert started.status_code in (201, 202, 400), (started.status_code, started.text)
-        hub._wait_for(
+        hub.wait_for(
             lambda: self.session.get(f"{hub.url}hub/api/users/{user}").json()["servers"][""]["ready"],
             f"{user}'s server",
             120,

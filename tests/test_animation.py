@@ -9,6 +9,8 @@ import torch
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt
+
 from relucourse.animation import animate_paths, animation_html, frame_steps
 from relucourse.plotting import REACHED, STUCK
 
@@ -39,7 +41,8 @@ def test_early_steps_get_more_frames_than_late_ones():
 def test_the_animation_embeds_one_frame_per_step_shown_and_ends_on_the_whole_paths():
     w, b = spirals()
     reached = torch.tensor([True, False, True])
-    animation = animate_paths(w, b, reached, frames=6)
+    _, axes = plt.subplots()
+    animation = animate_paths(w, b, reached, frames=6, ax=axes)
     html = animation_html(animation).data
     frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,', html)
     assert len(frames) == len(frame_steps(400, 6))
@@ -47,7 +50,6 @@ def test_the_animation_embeds_one_frame_per_step_shown_and_ends_on_the_whole_pat
     loaded = re.findall(r'(?:href|src)="(?!data:)([^"]+)"', html)
     assert not loaded and "font-awesome" not in html, f"the player loads {loaded} (offline, in the book, that fails)"
     assert 'class="fa ' not in html, "the player's buttons still need Font Awesome"
-    axes = animation._fig.axes[0]
     path_lines = [line for line in axes.lines if len(line.get_xdata()) > 0]
     assert len(path_lines) == 3
     for j, line in enumerate(path_lines):
@@ -63,8 +65,8 @@ def test_a_landscape_is_drawn_beneath_with_its_colour_bar():
     w, b = spirals(steps=20, k=2)
     grid = torch.linspace(-2, 2, 21)
     loss = torch.exp(torch.meshgrid(grid, grid, indexing="xy")[0])
-    animation = animate_paths(w, b, torch.tensor([True, False]), landscape=(grid, grid, loss), frames=3)
-    figure = animation._fig
+    figure, axes = plt.subplots()
+    animation = animate_paths(w, b, torch.tensor([True, False]), landscape=(grid, grid, loss), frames=3, ax=axes)
     assert len(figure.axes) == 2  # the paths' axes and the colour bar
     assert figure.axes[0].get_xlabel() and figure.axes[0].get_ylabel()
     animation_html(animation)

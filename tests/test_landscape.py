@@ -40,9 +40,20 @@ def test_loss_agrees_with_a_million_sample_monte_carlo(slope, teacher):
 
 def test_monte_carlo_helper_uses_common_samples_and_agrees():
     w, b = random_points(4, seed=3)
-    estimate = monte_carlo_loss(w, b, slope=0.2, samples=10**6, seed=4)
+    estimate = monte_carlo_loss(w, b, slope=0.2, samples=10**6, seed=4).mean
     torch.testing.assert_close(estimate, population_loss(w, b, slope=0.2), atol=2e-2, rtol=1e-2)
-    torch.testing.assert_close(estimate, monte_carlo_loss(w, b, slope=0.2, samples=10**6, seed=4), atol=0, rtol=0)
+    torch.testing.assert_close(estimate, monte_carlo_loss(w, b, slope=0.2, samples=10**6, seed=4).mean, atol=0, rtol=0)
+
+
+def test_monte_carlo_standard_error_covers_the_exact_loss_as_often_as_a_normal_error_would():
+    w, b = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64), torch.tensor([0.2, 0.5, -1.0], dtype=torch.float64)
+    exact = population_loss(w, b)
+    z = torch.stack(
+        [(e.mean - exact) / e.std_error for e in (monte_carlo_loss(w, b, samples=400, seed=s) for s in range(300))]
+    )
+    covered = (z.abs() < 1.96).double().mean().item()  # 95 % of a normal error; 900 draws: ±1.5 % a standard deviation
+    assert 0.91 < covered < 0.985, f"the exact loss lies within 1.96 standard errors in {covered:.1%} of the seeds"
+    assert 0.75 < z.pow(2).mean().item() < 1.3, "the errors over their standard error should have variance about 1"
 
 
 @pytest.mark.parametrize("slope, teacher", [(0.0, (1.0, 0.0)), (0.25, (0.5, 0.3))])
@@ -114,6 +125,7 @@ def test_two_dimensional_descent_reaches_the_teacher_from_a_good_start_only():
         (lambda: population_loss(1.0, slope=float("nan")), "Invalid slope"),
         (lambda: population_grad(1.0, teacher=(1.0,)), "Invalid teacher"),
         (lambda: monte_carlo_loss(1.0, samples=0), "Invalid samples"),
+        (lambda: monte_carlo_loss(1.0, samples=1), "Invalid samples"),
         (lambda: reached_teacher(1.0, tol=-1.0), "Invalid tol"),
     ],
 )

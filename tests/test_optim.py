@@ -8,18 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from relucourse._checks import one_thread
 from relucourse.optim import SGD, Adam, iterate
 
-pytestmark = pytest.mark.optimizers
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread is as fast, and a busy second core cannot stall torch's two-thread regions."""
-    with one_thread():
-        yield
-
+pytestmark = [pytest.mark.optimizers, pytest.mark.usefixtures("one_torch_thread")]
 
 STEPS = 100
 SETTINGS = [

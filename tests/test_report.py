@@ -12,7 +12,7 @@ import pytest
 from answers import mistakes
 from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
 
-from grading.report import _shown_message, diagnosis_key
+from grading.report import diagnosis_key, shown_message
 
 pytestmark = pytest.mark.grading
 
@@ -84,8 +84,8 @@ def test_diagnosis_key_blanks_numbers_only():
     assert diagnosis_key(one) == diagnosis_key(two)
     assert diagnosis_key(one) != diagnosis_key("relu'(0) with at_zero=1.0 = 0, expected 1: a mask x >= 0")
     assert diagnosis_key("an object at 0x7f3a2c") == diagnosis_key("an object at 0x55d0e1")
-    assert _shown_message([one, "relu'(0) with at_zero=1.0 = 0, expected 1: a strict mask (x > 0)"]) == one
-    assert _shown_message([one, two]) == "relu'(0) with at_zero=… = …, expected …: a strict mask (x > 0)"
+    assert shown_message([one, "relu'(0) with at_zero=1.0 = 0, expected 1: a strict mask (x > 0)"]) == one
+    assert shown_message([one, two]) == "relu'(0) with at_zero=… = …, expected …: a strict mask (x > 0)"
 
 
 def test_the_overview_names_the_tests_that_do_not_discriminate(report):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from course import ROOT
 from planted import ASSIGNMENT, plant_class
-from test_browser import _free_port, chromium  # noqa: F401  (a fixture: Debian's Chromium through Playwright)
+from test_browser import chromium, free_port  # noqa: F401  (a fixture: Debian's Chromium through Playwright)
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def course(built_course, tmp_path_factory) -> Path:
 def service(course, tmp_path_factory):
     """A Jupyter server with the formgrader service's settings, rooted at the course; yields (url, token)."""
     home = tmp_path_factory.mktemp("service")
-    token, port = secrets.token_hex(16), _free_port()
+    token, port = secrets.token_hex(16), free_port()
     command = [
         sys.executable,
         "-m",

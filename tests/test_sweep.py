@@ -5,22 +5,13 @@ import math
 import pytest
 import torch
 
-from relucourse._checks import one_thread
 from relucourse.data import teacher_student_batches
 from relucourse.models import Neuron
 from relucourse.optim import SGD, Adam
-from relucourse.sweep import Outcome, _sampled_grad_fn, classify, sweep, trajectory
+from relucourse.sweep import Outcome, classify, sweep, trajectory
 from relucourse.train import train
 
-pytestmark = pytest.mark.optimizers
-
-
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny tensors: one thread is as fast, and a busy second core cannot stall torch's two-thread regions."""
-    with one_thread():
-        yield
-
+pytestmark = [pytest.mark.optimizers, pytest.mark.usefixtures("one_torch_thread")]
 
 OPTIMIZERS = {
     "SGD": (SGD, {}),
@@ -44,9 +35,19 @@ def random_points(n, seed):
 def test_sampled_gradient_is_autograd_on_the_same_batch(slope):
     w, b = random_points(40, seed=2)
     teacher = (0.8, 0.3)
-    got_w, got_b = _sampled_grad_fn(
-        slope, teacher, batch_size=500, seed=3, dtype=torch.float64, device=torch.device("cpu")
-    )(w, b)
+    one_step = sweep(  # plain SGD, lr 1: θ₁ = θ₀ - ∇, the first batch's gradient
+        w,
+        b,
+        lr=1.0,
+        optimizers={"SGD": (SGD, {})},
+        steps=1,
+        gradient="sampled",
+        slope=slope,
+        teacher=teacher,
+        batch_size=500,
+        seed=3,
+    )
+    got_w, got_b = w - one_step.w[0, 0], b - one_step.b[0, 0]
     x = torch.randn(500, 1, generator=torch.Generator().manual_seed(3), dtype=torch.float64)[
         :, 0
     ]  # the stream's batch 1
@@ -201,3 +202,36 @@ def test_bad_arguments_are_named(kwargs, error, message):
     arguments = {"w0": [1.0], "lr": 0.1, "optimizers": {"SGD": (SGD, {})}, "steps": 2, **kwargs}
     with pytest.raises(error, match=message):
         sweep(arguments.pop("w0"), **arguments)
+
+
+def test_a_run_is_selected_by_its_values_and_is_the_one_run_reference():
+    starts, lrs = (
+        torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64),
+        10 ** torch.linspace(-3, -1, 3, dtype=torch.float64),
+    )
+    optimizers = {"SGD": OPTIMIZERS["SGD"], "momentum": OPTIMIZERS["momentum"]}
+    result = sweep(starts, 0.25, lr=lrs, optimizers=optimizers, steps=50, record=True)
+    run = result.run("momentum", lr=0.01, w0=0.5)
+    w_path, b_path = trajectory(0.5, 0.25, lr=0.01, optimizer=OPTIMIZERS["momentum"], steps=50)
+    torch.testing.assert_close(run.w_path, w_path, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(run.b_path, b_path, rtol=1e-9, atol=1e-12)
+    assert run.w == w_path[-1].item() and run.b == b_path[-1].item()
+    assert run.outcome == classify(w_path[-1], b_path[-1]).item()
+    assert result.run("SGD", lr=0.001, w0=2.0, b0=0.25).w == result.w[0, 0, 2].item()
+    assert result.lr_index(0.1) == 2
+
+
+@pytest.mark.parametrize(
+    "select, error, message",
+    [
+        (lambda r: r.run("Adam", lr=0.01, w0=0.5), KeyError, "no optimizer 'Adam'"),
+        (lambda r: r.run("SGD", lr=0.02, w0=0.5), ValueError, "no learning rate 0.02"),
+        (lambda r: r.run("SGD", lr=0.01, w0=0.7), ValueError, "0 starts"),
+        (lambda r: r.run("SGD", lr=0.01), ValueError, "2 starts"),
+        (lambda r: r.run("SGD", lr=0.01, w0=0.5, b0=0.0), ValueError, "no b0"),
+    ],
+)
+def test_a_run_not_on_the_grid_is_named(select, error, message):
+    result = sweep(torch.tensor([-1.0, 0.5]), lr=[0.001, 0.01], optimizers={"SGD": OPTIMIZERS["SGD"]}, steps=3)
+    with pytest.raises(error, match=message):
+        select(result)

@@ -44,7 +44,7 @@ def optimizer_runs() -> Sweep:
     lr 0.001, 0.01 and 0.1, from $w_0 = -10$ and $w_0 = -1$, on the seed's batches; paths recorded.
 
     Returns:
-        a `Sweep` with ``w_path`` of shape (2001, optimizers, 3, 2): index ``[t, names.index(name), lr, start]``.
+        a `Sweep` with ``w_path`` of shape (2001, optimizers, 3, 2): one run's: ``run(name, lr, w0).w_path``.
     """
     return sweep(
         torch.tensor(STARTS, dtype=torch.float64),
@@ -61,7 +61,7 @@ def optimizer_runs() -> Sweep:
 def _path(w0: float, optimizer: str = "SGD", lr: float = LR) -> Tensor:
     """The weight at every step, shape (STEPS + 1,), of one run of the optimizer grid."""
     grid = optimizer_runs()
-    return grid.w_path[:, grid.names.index(optimizer), LRS.index(lr), STARTS.index(w0)]
+    return grid.run(optimizer, lr, w0).w_path
 
 
 @functools.cache
