@@ -9,6 +9,7 @@ nbgrader's ``ExchangeFetchFeedback`` until the page is there. ``tests/test_hub.p
 from __future__ import annotations
 
 import argparse
+import logging
 import multiprocessing
 import os
 import re
@@ -34,6 +35,10 @@ from classroom.exchange import PrivateSubmit
 __all__ = ["Rehearsal", "score_of"]
 
 ROOT = Path(__file__).resolve().parents[1]
+QUIET = logging.getLogger(
+    "classroom.feedbackbench.student"
+)  # Fetch Feedback warns at each look until the page is there
+QUIET.setLevel(logging.ERROR)
 SCORE = re.compile(r"Score:\s*([0-9.]+)\s*/\s*([0-9.]+)")
 
 
@@ -112,7 +117,12 @@ class Rehearsal:
 
     def _exchange(self, kind):
         config = self._config()
-        return kind(coursedir=CourseDirectory(config=config), authenticator=Authenticator(config=config), config=config)
+        return kind(
+            coursedir=CourseDirectory(config=config),
+            authenticator=Authenticator(config=config),
+            config=config,
+            log=QUIET,
+        )
 
     def answer(self, cells: dict[str, str]) -> None:
         """The student's notebooks with these solution cells (grade id → source)."""
