@@ -330,10 +330,10 @@ class Service:
         replace_tree(source, self.root / source.relative_to(self.course_dir))  # the instructor's latest tests
         collect = self._exchange(ReceivedCollect, self.root, assignment)
         mine = Course(self.root, assignment, self._config(self.root, assignment))
+        for earlier in self.root.glob(str(mine.folder("submitted", "*").relative_to(self.root))):  # all are graded
+            remove_tree(earlier)
         for row in batch:
-            dest = mine.folder("submitted", row.student)
-            remove_tree(dest)
-            collect.do_copy(str(self.inbound / row.name), str(dest))
+            collect.do_copy(str(self.inbound / row.name), str(mine.folder("submitted", row.student)))
         outcomes = {
             o.student: o
             for o in grade_assignment(
