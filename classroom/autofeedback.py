@@ -309,11 +309,12 @@ class Service:
                 self._grade(batch)
             else:
                 for row in batch:
-                    self._notice(row)
+                    self._over_limit(row)
         except Exception as error:  # the grader's own failure: said to the students, the service goes on
             log.exception("feedback on submit failed for %s", [r.name for r in batch])
             for row in batch:
-                self.queue.fail(row.name, repr(error)[:500])
+                if self.queue.row(row.name).state == "grading":
+                    self._failed(row, repr(error))
         return [self.queue.row(r.name) for r in batch]
 
     def _grade(self, batch: list[Row]) -> None:
@@ -343,7 +344,7 @@ class Service:
         for row in batch:
             outcome = outcomes[row.student]
             if outcome.status == "failed":
-                self.queue.fail(row.name, outcome.error or "failed")
+                self._failed(row, outcome.error or "the grader failed")
                 continue
             self._stamp(mine, row, f"Graded when you submitted it: graded attempt {self.queue.attempt(row)} of "
                         f"{self.settings.attempts_per_hour} this hour. Your instructor grades your final submission "
@@ -365,8 +366,33 @@ class Service:
             start = text.find(">", text.find("<body")) + 1
             page.write_text(text[:start] + banner + text[start:])
 
-    def _notice(self, row: Row) -> None:
-        """The feedback of a submission over the limit: not graded, and when the next graded attempt is."""
+    def _over_limit(self, row: Row) -> None:
+        """A submission over the limit: its page says it is not graded, and when the next graded attempt is."""
+        limit, when = self.settings.attempts_per_hour, _when(self.queue.next_graded(row))
+        self._notice(
+            row,
+            f"This submission was received but not graded: you have had your {limit} graded attempts of the hour "
+            f"at {row.assignment}. Your next submission is graded from {when} on. Your instructor still grades "
+            "your final submission after the due date.",
+        )
+        self.queue.finish(row.name)
+        log.info("released the limit's notice for %s (next graded attempt %s)", row.name, when)
+
+    def _failed(self, row: Row, error: str) -> None:
+        """The grader's own failure: recorded, and the student told that their instructor grades it."""
+        try:
+            self._notice(
+                row,
+                "This submission was received, but the course's grader could not grade it on submit. "
+                "It is not lost: your instructor grades your final submission after the due date.",
+            )
+        except Exception:
+            log.exception("no notice released for %s", row.name)
+        finally:
+            self.queue.fail(row.name, error[:500])
+
+    def _notice(self, row: Row, text: str) -> None:
+        """Release a page saying `text` as the feedback of each notebook of the submission."""
         from classroom.exchange import PrivateReleaseFeedback
         from grading.driver import Course
         from grading.merge import remove_tree
@@ -382,12 +408,6 @@ class Service:
         (folder / "timestamp.txt").write_text(
             datetime.datetime.fromtimestamp(row.received, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
         )
-        limit, when = self.settings.attempts_per_hour, _when(self.queue.next_graded(row))
-        text = (
-            f"This submission was received but not graded: you have had your {limit} graded attempts of the hour "
-            f"at {row.assignment}. Your next submission is graded from {when} on. Your instructor still grades "
-            "your final submission after the due date."
-        )
         for notebook in sorted(submitted.glob("*.ipynb")):
             (folder / f"{notebook.stem}.html").write_text(
                 f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(notebook.stem)}</title></head>"
@@ -395,8 +415,6 @@ class Service:
                 "</body></html>"
             )
         self._exchange(PrivateReleaseFeedback, self.notices, row.assignment, row.student).start()
-        self.queue.finish(row.name)
-        log.info("released the limit's notice for %s (next graded attempt %s)", row.name, when)
 
     def run(self, stop=lambda: False) -> None:
         """Recover the queue, then scan and grade until `stop()`."""

@@ -83,7 +83,7 @@ class Rehearsal:
         config.FeedbackOnSubmit.attempts_per_hour = attempts_per_hour
         config.FeedbackOnSubmit.poll_s = 0.2
         self.settings = FeedbackOnSubmit(config=config)
-        self.process = None
+        self.process, self._queue = None, None
 
     def service(self) -> Service:
         return Service(self.course_dir, self.exchange, self.state, self.settings, jobs=1)
@@ -94,7 +94,10 @@ class Rehearsal:
         self.process.start()
 
     def queue(self) -> Queue:
-        return Queue(self.state / "queue.sqlite", self.settings.attempts_per_hour)
+        """The service's queue, as this process reads it."""
+        if self._queue is None:
+            self._queue = Queue(self.state / "queue.sqlite", self.settings.attempts_per_hour)
+        return self._queue
 
     def _serve(self) -> None:
         os.setsid()  # its grading workers and kernels in its group, which stop() ends
@@ -143,17 +146,21 @@ class Rehearsal:
         """Fetch Feedback until the submission's page is there: its HTML and the seconds waited."""
         start = time.monotonic()
         page = self.home / self.assignment / "feedback" / timestamp / f"{self.assignment}.html"
-        while not page.exists():
-            if time.monotonic() - start > timeout:
-                raise TimeoutError(f"no feedback for the submission of {timestamp} after {timeout:.0f} s")
+        while True:
+            self._exchange(ExchangeFetchFeedback).start()
+            if page.exists():
+                return page.read_text(), time.monotonic() - start
+            failed = [r for r in self.queue().rows() if r.state == "failed"]
+            if failed:  # its notice released just before: one more Fetch Feedback finds it
+                self._exchange(ExchangeFetchFeedback).start()
+                if page.exists():
+                    return page.read_text(), time.monotonic() - start
+                raise RuntimeError(f"the service could not grade {failed[0].name}: {failed[0].error}")
             if self.process is not None and not self.process.is_alive():
                 raise RuntimeError("the feedback-on-submit service stopped")
-            failed = [r for r in self.queue().rows() if r.state == "failed"]
-            if failed:
-                raise RuntimeError(f"the service could not grade {failed[0].name}: {failed[0].error}")
-            self._exchange(ExchangeFetchFeedback).start()
+            if time.monotonic() - start > timeout:
+                raise TimeoutError(f"no feedback for the submission of {timestamp} after {timeout:.0f} s")
             time.sleep(0.2)
-        return page.read_text(), time.monotonic() - start
 
 
 def main(argv: list[str] | None = None) -> int:

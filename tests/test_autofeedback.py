@@ -178,3 +178,23 @@ def test_over_the_limit_the_feedback_says_so_and_when_the_next_graded_attempt_is
     first = next(r for r in rehearsal.queue().rows() if r.graded)
     when = datetime.datetime.fromtimestamp(first.received + HOUR_S, datetime.UTC).strftime("%H:%M UTC")
     assert f"from {when} on" in pages[2]
+
+
+def test_when_the_grader_fails_the_student_is_told_and_the_service_goes_on(tmp_path, monkeypatch):
+    import grading.driver
+    from classroom.feedbackbench import Rehearsal
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the grader is broken")
+
+    monkeypatch.setattr(grading.driver, "grade_assignment", broken)  # in the service's process too: it is forked
+    rehearsal = Rehearsal(tmp_path, "dying_relu")
+    rehearsal.start()
+    try:
+        page, _ = rehearsal.fetch(rehearsal.submit(), timeout=60)
+        assert "could not grade it on submit" in page and "not lost" in page
+        (row,) = rehearsal.queue().rows()
+        assert row.state == "failed" and "the grader is broken" in row.error
+        assert rehearsal.process.is_alive()
+    finally:
+        rehearsal.stop()
