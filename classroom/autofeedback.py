@@ -244,7 +244,8 @@ class Service:
         self.course_dir, self.exchange, self.state = Path(self.course_dir), Path(self.exchange), Path(self.state)
         self.course_id = Course.load(self.course_dir, self.settings.assignments[0]).course_id
         self.root = self.state / "course"  # the service's course: its own submitted/, gradebook, feedback/
-        self.notices = self.state / "notices"  # the pages of submissions over the limit, released from here
+        self.notices = self.state / "notices"  # the pages of submissions not graded (the limit, a failure)
+        self.ignored: set[str] = set()  # entries of inbound/ that collect would not take either
         self.queue = Queue(self.state / "queue.sqlite", self.settings.attempts_per_hour)
         self.inbound = self.exchange / self.course_id / "inbound"
 
@@ -274,10 +275,12 @@ class Service:
         for assignment in self.settings.assignments:
             collect = self._exchange(ReceivedCollect, self.root, assignment)
             for path in self.inbound.glob(f"*+{assignment}+*"):
-                if self.queue.known(path.name) or not self._complete(path):
+                if path.name in self.ignored or self.queue.known(path.name) or not self._complete(path):
                     continue
-                record = collect._record(str(path), set(self.roster))
-                if record is not None:
+                record = collect._record(str(path), set(self.roster))  # logs why it is not the student's own
+                if record is None:
+                    self.ignored.add(path.name)
+                else:
                     received = received_time(str(path)).replace(tzinfo=datetime.UTC).timestamp()
                     found.append((received, path.name, record["username"], assignment))
         added = []

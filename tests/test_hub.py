@@ -313,6 +313,7 @@ def until_feedback(user: str, fetch, count: int) -> float:
 def on_submit(hub: Hub):
     """dee submits through the Assignments tab and Fetch Feedback gets her page; cat the same at a terminal; dee
     twice more (the hour allows two graded attempts); then the instructor's collect, make grade, release_feedback."""
+    from classroom.autofeedback import Queue
     from grading.bench import reference_solutions
 
     dee, cat = hub.students[3], hub.students[2]
@@ -334,6 +335,12 @@ def on_submit(hub: Hub):
     as_user(cat, f"nbgrader submit {ON_SUBMIT} --course {COURSE}")  # the untouched release
     until_feedback(cat, lambda: as_user(cat, f"nbgrader fetch_feedback {ON_SUBMIT} --course {COURSE}"), 1)
 
+    forged = f"{dee}+{ON_SUBMIT}+2000-01-01 00:00:00.000000 UTC+forged"  # cat's folder in dee's name
+    as_user(
+        cat,
+        f'd=\'{hub.exchange / COURSE / "inbound" / forged}\' && mkdir "$d" && cp ~/{ON_SUBMIT}/*.ipynb "$d" && '
+        f"printf '%0128d' 0 > \"$d/submission_secret.txt\"",
+    )
     for count in (2, 3):
         time.sleep(1.1)  # a timestamp of its own
         start = time.monotonic()
@@ -356,6 +363,7 @@ def on_submit(hub: Hub):
         "list dee's fetched feedback": as_user(cat, f"ls '{Path(pwd.getpwnam(dee).pw_dir) / ON_SUBMIT}'", check=False),
         "list the service's files": as_user(cat, f"ls '{hub.base / 'state' / 'autofeedback'}'", check=False),
     }
+    queued = {r.name: r for r in Queue(hub.base / "state" / "autofeedback" / "queue.sqlite", 2).rows()}
     with hub.gradebook() as gb:
         in_gradebook = [s.student.id for s in gb.assignment_submissions(ON_SUBMIT)]
     in_course = sorted(p.parent.name for p in (hub.course_dir / "submitted").glob(f"*/{ON_SUBMIT}"))
@@ -382,6 +390,8 @@ def on_submit(hub: Hub):
         "attempts": attempts,
         "before make grade": (in_gradebook, in_course),
         "graded": graded,
+        "queued": queued,
+        "forged": forged,
     }
 
 
@@ -413,6 +423,12 @@ def test_feedback_on_submit_is_the_students_alone(on_submit):
     assert control.returncode == 0, f"cat cannot even read her own feedback: {control.stderr}"
     succeeded = [what for what, done in attempts.items() if done.returncode == 0]
     assert not succeeded, f"a second student could: {succeeded}"
+
+
+def test_feedback_on_submit_grades_no_folder_a_student_made_in_anothers_name(hub, on_submit):
+    dee, cat = hub.students[3], hub.students[2]
+    assert on_submit["forged"] not in on_submit["queued"], "the service took cat's folder for dee's submission"
+    assert sorted(r.student for r in on_submit["queued"].values()) == sorted([dee, dee, dee, cat])
 
 
 def test_feedback_on_submit_leaves_the_instructors_gradebook_and_make_grade_alone(hub, on_submit):
