@@ -5,7 +5,9 @@ an instructor and three students whose Unix accounts this module makes (and remo
 through PAM, and the gradebook in a PostgreSQL server the module starts (Debian's postgresql). Students act
 through the hub and nbgrader's HTTP API (the Assignments tab's handlers) and through nbgrader's command line in
 a login shell of their own account; the instructor as root in the course directory, as the README says.
-The Chromium test of the same hub is tests/test_hub_browser.py.
+Feedback on submit (classroom/autofeedback.py) is on for ON_SUBMIT, not for the cycle's assignment: a student
+submits and fetches their feedback, the hourly limit, privacy, a forged folder, and the instructor's own grading
+after it; `-s` shows the seconds from Submit to the page. The Chromium test of the same hub is tests/test_hub_browser.py.
 """
 
 from __future__ import annotations
