@@ -95,11 +95,13 @@ grade: env sandbox
 report: env
 	$(RUN) $(PY) -m grading report $(if $(filter-out file,$(origin ASSIGNMENT)),$(ASSIGNMENT))
 
-# Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader; a class's size.
+# Benchmarks: the batched sweep engine against a one-run loop; make grade against serial nbgrader; a class's size;
+# the seconds from Submit to Fetch Feedback with feedback on submit (classroom/feedbackbench.py, no hub).
 bench: env sandbox
 	$(RUN) $(PY) -m relucourse.bench
 	$(RUN) $(PY) -m grading bench
 	$(RUN) $(PY) -m classroom.sizing
+	$(RUN) $(PY) -m classroom.feedbackbench
 
 clean:
 	rm -rf _build release

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from classroom.autofeedback import FeedbackConfigError, FeedbackOnSubmit
 from classroom.course import Course, RosterError, check_user_names, read_roster
 from classroom.hubconfig import FORMGRADER_URL, PROXY
 from classroom.provision import provision
@@ -46,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except (RosterError, OSError) as error:
         print(f"make hub: {error}", file=sys.stderr)
         return 2
+    try:
+        on_submit = FeedbackOnSubmit.of_course(args.course_dir)
+    except FeedbackConfigError as error:
+        print(f"make hub: {error}", file=sys.stderr)
+        return 2
     both = set(instructors) & {s.id for s in students}
     if both:
         print(f"make hub: {', '.join(sorted(both))} cannot be both student and instructor", file=sys.stderr)
@@ -71,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     config = Path(__file__).with_name("jupyterhub_config.py")
     print(
         f"make hub: JupyterHub on http://{course.ip}:{course.port}/ ; formgrader for "
-        f"{', '.join(instructors)} at {FORMGRADER_URL} ; Ctrl-C stops it",
+        f"{', '.join(instructors)} at {FORMGRADER_URL} ; "
+        + (f"feedback on submit for {', '.join(on_submit.assignments)} ; " if on_submit.assignments else "")
+        + "Ctrl-C stops it",
         flush=True,
     )
     os.chdir(state)

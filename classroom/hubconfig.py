@@ -3,7 +3,8 @@
 `configure(c, course)` sets what every deployment of the class shares: who may log in, nbgrader's two groups,
 the roles that let instructors (and only them) reach the formgrader, the formgrader as a hub service, the user
 servers' JupyterLab and their limits, and idle culling. `on_one_machine(c, course)` adds what a single machine
-needs (PAM and Unix accounts, local processes, the proxy installed in the repository); the chart's
+needs (PAM and Unix accounts, local processes, the proxy installed in the repository), and `make hub` then
+`feedback_on_submit` (the service of classroom.autofeedback, where nbgrader_config.py switches it on); the chart's
 `hub.extraConfig` calls `on_kubernetes` instead (classroom/k8s/).
 """
 
@@ -128,8 +129,26 @@ def on_one_machine(c, course: Course) -> None:
     )
 
 
+def feedback_on_submit(c, course: Course) -> None:
+    """The feedback-on-submit service (classroom.autofeedback), as root, if the course's nbgrader_config.py switches
+    it on for some assignment; nothing otherwise."""
+    from classroom.autofeedback import FeedbackOnSubmit
+
+    if not FeedbackOnSubmit.of_course(Path(course.course_dir)).assignments:
+        return
+    c.JupyterHub.services.append(
+        {
+            "name": "feedback-on-submit",
+            "command": [course.python, "-m", "classroom.autofeedback", str(Path(course.state_dir) / "course.json")],
+            "cwd": course.course_dir,
+            "environment": {"PATH": f"{course.bin}:/usr/local/bin:/usr/bin:/bin"},
+        }
+    )
+
+
 def load(c, text: str) -> Course:
     """The hub's configuration file calls this with the Course that `python -m classroom hub` handed it."""
     course = Course.from_json(text)
     on_one_machine(c, course)
+    feedback_on_submit(c, course)
     return course

@@ -69,7 +69,8 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def hub():
-    """The course's JupyterHub (tests/hub.py) with an instructor and four students; the hub tests share one worker."""
+    """The course's JupyterHub (tests/hub.py) with an instructor and four students, feedback on submit for
+    relu_at_zero; the hub tests share one worker."""
     from hub import Hub
 
     if os.geteuid() != 0:  # accounts, PAM and servers started as them: root only, as in CI
@@ -79,7 +80,12 @@ def hub():
     # the accounts and /etc/jupyter are the machine's: two clones' hub tests take turns
     with open("/run/lock/relucourse-hub-tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        running = Hub(students=["rct-ann", "rct-bob", "rct-cat", "rct-dee"], instructor="rct-prof")
+        running = Hub(
+            students=["rct-ann", "rct-bob", "rct-cat", "rct-dee"],
+            instructor="rct-prof",
+            # feedback on submit (classroom/autofeedback.py) for one assignment, the one tests/test_hub.py's cycle is not
+            settings='c.FeedbackOnSubmit.assignments = ["relu_at_zero"]\nc.FeedbackOnSubmit.attempts_per_hour = 2',
+        )
         try:
             running.start()
             yield running

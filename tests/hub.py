@@ -138,6 +138,7 @@ class Hub:
     instructor: str
     base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="relucourse-hub-")))
     port: int = field(default_factory=free_port)
+    settings: str = ""  # lines added to the course's nbgrader_config.py before the hub starts
     passwords: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     _sessions: dict[str, requests.Session] = field(default_factory=dict)
@@ -170,6 +171,8 @@ class Hub:
             remove_account(name)  # left by an earlier run that was killed
         self.created = [*self.students, self.instructor]
         copy_course(self.course_dir)
+        with open(self.course_dir / "nbgrader_config.py", "a") as handle:
+            handle.write(f"\n{self.settings}\n")
         self.postgres = Postgres(self.base / "pg")
         roster = self.base / "roster.csv"
         with roster.open("w", newline="") as handle:

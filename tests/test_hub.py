@@ -5,7 +5,9 @@ an instructor and three students whose Unix accounts this module makes (and remo
 through PAM, and the gradebook in a PostgreSQL server the module starts (Debian's postgresql). Students act
 through the hub and nbgrader's HTTP API (the Assignments tab's handlers) and through nbgrader's command line in
 a login shell of their own account; the instructor as root in the course directory, as the README says.
-The Chromium test of the same hub is tests/test_hub_browser.py.
+Feedback on submit (classroom/autofeedback.py) is on for ON_SUBMIT, not for the cycle's assignment: a student
+submits and fetches their feedback, the hourly limit, privacy, a forged folder, and the instructor's own grading
+after it; `-s` shows the seconds from Submit to the page. The Chromium test of the same hub is tests/test_hub_browser.py.
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ OWN_WORK = "# ann's own work"  # in ann's answers only
 FORGED = "FORGED-BY-BOB"  # in what bob puts in the exchange in her name
 
 
-def fetched(user: str) -> Path:
-    return Path(pwd.getpwnam(user).pw_dir) / ASSIGNMENT / NOTEBOOK
+def fetched(user: str, assignment: str = ASSIGNMENT) -> Path:
+    return Path(pwd.getpwnam(user).pw_dir) / assignment / f"{assignment}.ipynb"
 
 
-def answer(user: str, cells: dict[str, str]) -> None:
+def answer(user: str, cells: dict[str, str], assignment: str = ASSIGNMENT) -> None:
     """The student's work: their fetched notebook with these solution cells, saved as them."""
-    path = fetched(user)
+    path = fetched(user, assignment)
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -285,3 +287,158 @@ def test_nothing_in_the_course_directory_is_readable_by_a_student_but_the_packag
         p for p in readable if p and Path(p).relative_to(hub.course_dir).parts[0] not in ("relucourse", "classroom")
     ]
     assert not opened, f"a student can read: {opened[:10]}"
+
+
+# --- feedback on submit (classroom/autofeedback.py), switched on for ON_SUBMIT in the tests' hub (tests/conftest.py)
+
+ON_SUBMIT = "relu_at_zero"
+FEEDBACK_WITHIN_S = 240  # from Submit to the page in the student's Fetch Feedback, on a loaded machine
+
+
+def feedback_pages(user: str) -> dict[str, Path]:
+    """The student's fetched feedback of ON_SUBMIT: submission timestamp -> page."""
+    folder = Path(pwd.getpwnam(user).pw_dir) / ON_SUBMIT / "feedback"
+    return {p.parent.name: p for p in folder.glob(f"*/{ON_SUBMIT}.html")}
+
+
+def until_feedback(user: str, fetch, count: int) -> float:
+    """Fetch Feedback (`fetch()`) until the student has `count` pages; the seconds it took."""
+    start = time.monotonic()
+    while len(feedback_pages(user)) < count:
+        assert time.monotonic() - start < FEEDBACK_WITHIN_S, f"{user}'s feedback {count} did not come"
+        fetch()
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def on_submit(hub: Hub):
+    """dee submits through the Assignments tab and Fetch Feedback gets her page; cat the same at a terminal; dee
+    twice more (the hour allows two graded attempts); then the instructor's collect, make grade, release_feedback."""
+    from classroom.autofeedback import Queue
+    from grading.bench import reference_solutions
+
+    dee, cat = hub.students[3], hub.students[2]
+    nbgrader_as_root(hub, "generate_assignment", ON_SUBMIT, "--force")
+    nbgrader_as_root(hub, "release_assignment", ON_SUBMIT, "--force")
+    lab, form = hub.lab(dee), {"course_id": COURSE, "assignment_id": ON_SUBMIT}
+    lab.post("assignments/fetch", data=form)
+    solutions = reference_solutions(
+        nbformat.read(hub.course_dir / "exercises" / ON_SUBMIT / f"{ON_SUBMIT}.ipynb", as_version=4)
+    )
+    answer(dee, solutions, ON_SUBMIT)
+    start = time.monotonic()
+    lab.post("assignments/submit", data=form)
+    until_feedback(dee, lambda: lab.post("assignments/fetch_feedback", data=form), 1)
+    seconds = time.monotonic() - start
+    print(f"submit to feedback on the hub ({ON_SUBMIT}, the service's first grading): {seconds:.1f} s")
+
+    as_user(cat, f"nbgrader fetch_assignment {ON_SUBMIT} --course {COURSE}")
+    as_user(cat, f"nbgrader submit {ON_SUBMIT} --course {COURSE}")  # the untouched release
+    until_feedback(cat, lambda: as_user(cat, f"nbgrader fetch_feedback {ON_SUBMIT} --course {COURSE}"), 1)
+
+    forged = f"{dee}+{ON_SUBMIT}+2000-01-01 00:00:00.000000 UTC+forged"  # cat's folder in dee's name
+    as_user(
+        cat,
+        f'd=\'{hub.exchange / COURSE / "inbound" / forged}\' && mkdir "$d" && cp ~/{ON_SUBMIT}/*.ipynb "$d" && '
+        f"printf '%0128d' 0 > \"$d/submission_secret.txt\"",
+    )
+    for count in (2, 3):
+        time.sleep(1.1)  # a timestamp of its own
+        start = time.monotonic()
+        lab.post("assignments/submit", data=form)
+        until_feedback(dee, lambda: lab.post("assignments/fetch_feedback", data=form), count)
+        if count == 2:
+            print(f"submit to feedback on the hub ({ON_SUBMIT}, warm): {time.monotonic() - start:.1f} s")
+    early = {when: page.read_text() for when, page in feedback_pages(dee).items()}
+
+    released = sorted((hub.exchange / COURSE / "feedback").glob("*.html"))
+    dee_uid, cat_uid = pwd.getpwnam(dee).pw_uid, pwd.getpwnam(cat).pw_uid
+    attempts = {
+        # the control: cat reads her own, so that the attempts below fail for want of permission alone
+        "read her own released feedback": as_user(
+            cat, f"cat '{next(p for p in released if p.stat().st_uid == cat_uid)}' > /dev/null", check=False
+        ),
+        "read dee's released feedback": as_user(
+            cat, f"cat '{next(p for p in released if p.stat().st_uid == dee_uid)}'", check=False
+        ),
+        "list dee's fetched feedback": as_user(cat, f"ls '{Path(pwd.getpwnam(dee).pw_dir) / ON_SUBMIT}'", check=False),
+        "list the service's files": as_user(cat, f"ls '{hub.base / 'state' / 'autofeedback'}'", check=False),
+    }
+    queued = {r.name: r for r in Queue(hub.base / "state" / "autofeedback" / "queue.sqlite", 2).rows()}
+    with hub.gradebook() as gb:
+        in_gradebook = [s.student.id for s in gb.assignment_submissions(ON_SUBMIT)]
+    in_course = sorted(p.parent.name for p in (hub.course_dir / "submitted").glob(f"*/{ON_SUBMIT}"))
+
+    nbgrader_as_root(hub, "collect", ON_SUBMIT, "--update")
+    grading = subprocess.run(
+        [sys.executable, "-m", "grading", "grade", ON_SUBMIT, "--no-progress", "--jobs", "2"],
+        cwd=hub.course_dir,
+        env=hub.root_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert grading.returncode == 0, grading.stdout + grading.stderr
+    nbgrader_as_root(hub, "release_feedback", ON_SUBMIT)
+    lab.post("assignments/fetch_feedback", data=form)
+    with hub.gradebook() as gb:
+        graded = {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(ON_SUBMIT)}
+    late = {when: page.read_text() for when, page in feedback_pages(dee).items()}
+    return {
+        "early": early,
+        "late": late,
+        "cat": next(iter(feedback_pages(cat).values())).read_text(),
+        "attempts": attempts,
+        "before make grade": (in_gradebook, in_course),
+        "graded": graded,
+        "queued": queued,
+        "forged": forged,
+    }
+
+
+def test_feedback_on_submit_is_fetched_with_the_score_within_the_bound(hub, on_submit):
+    from classroom.feedbackbench import score_of
+
+    pages = [on_submit["early"][when] for when in sorted(on_submit["early"])]
+    assert len(pages) == 3
+    first, second, third = pages
+    score, total = score_of(first)
+    assert score == total > 0, "the reference solution is not given full marks on submit"
+    assert "graded attempt 1 of 2 this hour" in first and "graded attempt 2 of 2 this hour" in second
+    assert score_of(on_submit["cat"])[0] == 0  # cat's untouched release
+    assert "BEGIN HIDDEN TESTS" not in first
+
+
+def test_feedback_on_submit_over_the_hourly_limit_says_when_the_next_graded_attempt_is(on_submit):
+    from classroom.feedbackbench import score_of
+
+    third = on_submit["early"][max(on_submit["early"])]
+    assert "not graded" in third and "your 2 graded attempts of the hour" in third and "UTC on" in third
+    with pytest.raises(ValueError):
+        score_of(third)
+
+
+def test_feedback_on_submit_is_the_students_alone(on_submit):
+    attempts = dict(on_submit["attempts"])
+    control = attempts.pop("read her own released feedback")
+    assert control.returncode == 0, f"cat cannot even read her own feedback: {control.stderr}"
+    succeeded = [what for what, done in attempts.items() if done.returncode == 0]
+    assert not succeeded, f"a second student could: {succeeded}"
+
+
+def test_feedback_on_submit_grades_no_folder_a_student_made_in_anothers_name(hub, on_submit):
+    dee, cat = hub.students[3], hub.students[2]
+    assert on_submit["forged"] not in on_submit["queued"], "the service took cat's folder for dee's submission"
+    assert sorted(r.student for r in on_submit["queued"].values()) == sorted([dee, dee, dee, cat])
+
+
+def test_feedback_on_submit_leaves_the_instructors_gradebook_and_make_grade_alone(hub, on_submit):
+    from classroom.feedbackbench import score_of
+
+    assert on_submit["before make grade"] == ([], []), "the service wrote into the course's gradebook or submitted/"
+    dee, cat = hub.students[3], hub.students[2]
+    (dee_score, total), (cat_score, _) = on_submit["graded"][dee], on_submit["graded"][cat]
+    assert dee_score == total > 0 and cat_score == 0
+    latest = on_submit["late"][max(on_submit["late"])]  # her third submission: the instructor's feedback now
+    assert score_of(latest) == (dee_score, total) and "not graded" not in latest
