@@ -39,6 +39,17 @@ def exercise_source(name: str) -> Path | None:
     return ROOT / "exercises" / parts[1] / f"{parts[2]}.ipynb" if len(parts) == 3 and parts[0] == "release" else None
 
 
+def manual_answers(nb) -> list:
+    """The cells of a notebook (a NotebookNode) a grader scores by hand: nbgrader's "Manually graded answer"."""
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")]
+
+
+def autograded_points(nb) -> float:
+    """What a notebook's test cells are worth: the points that autograde decides, without the answers graded by hand."""
+    graded = [c.metadata.nbgrader for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return sum(float(m["points"]) for m in graded if not m.get("solution"))
+
+
 def solution_lines(notebook: Path) -> list[str]:
     """The distinctive lines of a source notebook's solutions, hidden tests and graders' rubrics (mark schemes)
     that the student copy does not hold."""

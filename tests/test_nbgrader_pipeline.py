@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import autograded_points, manual_answers
 
 from grading.bench import reference_solutions
 
@@ -40,16 +41,6 @@ def nbgrader_meta(cell) -> dict:
 
 def grade_ids_of_tests(nb) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade")]
-
-
-def manual_answers(nb) -> list:
-    """The cells a grader scores by hand: nbgrader's "Manually graded answer" (solution, grade, markdown)."""
-    return [c for c in nb.cells if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")]
-
-
-def autograded_points(nb) -> float:
-    """What the test cells are worth: the points that autograde decides."""
-    return sum(float(m["points"]) for m in map(nbgrader_meta, nb.cells) if m.get("grade") and not m.get("solution"))
 
 
 def plain(text: str) -> str:
@@ -105,10 +96,11 @@ class _Text(HTMLParser):
         self.parts.append(data)
 
 
-def html_text(path: Path) -> str:
-    """What a reader sees in an HTML page: tags dropped (code is split into highlighting spans), entities decoded."""
+def html_text(page: Path | str) -> str:
+    """What a reader sees in an HTML page (a file, or its text): tags dropped (code is split into highlighting spans),
+    entities decoded."""
     parser = _Text()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(page.read_text(encoding="utf-8") if isinstance(page, Path) else page)
     return "".join(parser.parts)
 
 
