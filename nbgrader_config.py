@@ -37,7 +37,7 @@ for _root in (
         break
 try:
     from grading.execute import GuardedExecute
-    from grading.feedback import HideHiddenTests, InertMarkdown, InertOutput
+    from grading.feedback import HideHiddenTests, HideMarkScheme, InertMarkdown, InertOutput
     from grading.repair import RepairCells
     from grading.scoring import SaveGrades
 except ImportError as _error:  # nbgrader would carry on without this file: stop instead of grading unguarded
@@ -83,7 +83,16 @@ c.Autograde.autograde_preprocessors = [
 # Feedback is rendered from the autograded notebook, into which autograde put the hidden tests back;
 # stock nbgrader shows them to the learner (jupyter/nbgrader#917). grading.feedback removes them, and
 # keeps each failing test's message: it says in words what went wrong.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideMarkScheme, CSSHTMLHeaderPreprocessor]
+
+# Each assignment ends with a short answer graded by hand in the formgrader: a locked cell asks the question and holds
+# the graders' rubric in a mark-scheme region (=== BEGIN MARK SCHEME === … === END MARK SCHEME ===), the answer cell
+# below it ("Manually graded answer") the model answer in a solution region. generate_assignment strips both from the
+# release; the gradebook keeps the locked cell as written, so autograde puts the rubric back into the graded notebook,
+# where the formgrader shows it beside the student's answer (feedback drops it again: grading.feedback.HideMarkScheme).
+# nbgrader shows a mark scheme to graders only when it lies in a locked cell (jupyter/nbgrader#1310, #1499); its check
+# that the cell be a "Manually graded task", which would add the rubric's own points, is off.
+c.ClearMarkScheme.enforce_metadata = False
 # What a submission displays is shown inert on every HTML page nbgrader makes of it (the feedback, the formgrader's
 # view, which the instructor's own server serves): outputs and markdown through nbconvert's sanitizer (grading.feedback).
 c.HTMLExporter.preprocessors = [InertOutput]

@@ -29,7 +29,7 @@ import time
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -501,6 +501,7 @@ class Grades:
     assignments: list[tuple[str, float]]  # name, max score
     students: list[Enrolled]
     scores: dict[tuple[str, str], float]
+    to_grade: dict[str, list[str]] = field(default_factory=dict)  # assignment -> students with answers to grade by hand
 
     @classmethod
     def read(cls, course_dir: Path, assignment: str) -> Grades:
@@ -522,7 +523,10 @@ class Grades:
                 ),
                 key=lambda s: (name_key(s.last_name), name_key(s.first_name), s.id),
             )
-            return cls([(a.name, a.max_score) for a in chosen], students, scores)
+            to_grade = {a.name: sorted(s.student.id for s in a.submissions if s.needs_manual_grade) for a in chosen}
+            return cls(
+                [(a.name, a.max_score) for a in chosen], students, scores, {a: s for a, s in to_grade.items() if s}
+            )
 
     def cell(self, student: str, assignment: str, missing: str) -> str:
         score = self.scores.get((student, assignment))
@@ -721,6 +725,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{out}: {len(table.students)} students, {', '.join(name for name, _ in table.assignments)}")
         for note in notes:
             print(note, file=sys.stderr)
+        for name, students in table.to_grade.items():
+            print(
+                f"{name}: {len(students)} submissions still need manual grading (their short answers count as 0 "
+                f"until graded in the formgrader): {', '.join(students)}",
+                file=sys.stderr,
+            )
         return 0
     except (LmsError, NotACourse, OSError) as error:
         print(f"python -m classroom.lms {args.command}: {error}", file=sys.stderr)

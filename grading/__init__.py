@@ -15,7 +15,7 @@ nbgrader itself, so the formgrader and a plain ``nbgrader autograde`` use them t
 ``protocol``              the wire format of the grader's requests to the kernel
 ``execute``               nbgrader's Execute step: guarded tests, crash recovery, output and time caps
 ``scoring``               an error fails a test, stderr does not
-``feedback``              feedback without hidden tests
+``feedback``              feedback without hidden tests or graders' rubrics; student output inert
 ``journal``               which students are done, so a stopped run resumes
 ``merge``                 a student's results moved from a scratch gradebook into the course's
 ``driver``                the parallel run: pre-check, autograde, merge, feedback, export, report

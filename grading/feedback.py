@@ -1,10 +1,13 @@
-"""Pages made from a submission: feedback without the hidden tests, and student output shown inert.
+"""Pages made from a submission: feedback without the hidden tests or the graders' rubrics, and student output inert.
 
 Feedback is rendered from the autograded notebook, into which autograde put the hidden tests back;
 stock nbgrader shows them to the learner (jupyter/nbgrader#917, #1363). :class:`HideHiddenTests`
 drops the hidden regions from the cells' code, keeps only ``Error: message`` of a failing test cell
 (a traceback quotes the cell's code, hidden part included; the message says in words what is wrong),
-and blanks any line of hidden-test code that learner code managed to print into an output.
+and blanks any line of hidden-test code that learner code managed to print into an output. The rubric of a
+hand-graded short answer sits in a mark-scheme region of the locked cell that asks the question; autograde puts
+it back with that cell, so the formgrader shows it to the grader, and :class:`HideMarkScheme` drops it from
+the feedback.
 
 What a submission displays is the student's HTML, and nbconvert writes it into the page as it is: in the
 feedback, and in the formgrader's view, served from the instructor's own Jupyter server, where a script
@@ -21,11 +24,11 @@ import re
 import bleach
 import jinja2
 from nbconvert.preprocessors.sanitize import SanitizeHTML
-from nbgrader.preprocessors import ClearHiddenTests
-from traitlets import List
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
+from traitlets import Bool, List
 from traitlets.config import LoggingConfigurable
 
-__all__ = ["HideHiddenTests", "InertMarkdown", "InertOutput", "hidden_lines", "inert_html"]
+__all__ = ["HideHiddenTests", "HideMarkScheme", "InertMarkdown", "InertOutput", "hidden_lines", "inert_html"]
 
 REDACTED = "[hidden test code removed]"
 MIN_LINE = 12  # shorter lines (``for x in xs:``) are not specific enough to redact
@@ -79,6 +82,17 @@ class HideHiddenTests(ClearHiddenTests):
         return "\n".join(
             REDACTED if any(h in ANSI.sub("", line) for h in self._hidden) else line for line in text.split("\n")
         )
+
+
+class HideMarkScheme(ClearMarkScheme):
+    """Drop the graders' rubric (``=== BEGIN MARK SCHEME ===`` … ``=== END MARK SCHEME ===``) from the feedback.
+
+    The course keeps a rubric in the locked cell that asks a short-answer question, not in a task cell, so the
+    check that a mark scheme sits in a task cell is off here as in ``generate_assignment`` (``nbgrader_config.py``).
+    """
+
+    enforce_metadata = Bool(False).tag(config=True)
+    display_data_priority = List().tag(config=True)  # the HTML exporter sets it on every preprocessor
 
 
 # What text, tables, images and rendered markdown need; no script, style, form, frame or object, no event handler.

@@ -7,6 +7,9 @@ repaired or rejected) and the source notebooks (each test's lesson section, in t
 ``test,message,students,student_ids``) and ``.grading/<assignment>/class.html``, one self-contained page
 (figures inline as SVG, no script, student text escaped); across assignments, ``.grading/class.html``.
 
+The short answers graded by hand in the formgrader are no tests: they get no diagnosis and no item analysis,
+and a submission whose answer is not graded yet is listed as such (its score counts the answer as 0 until then).
+
 A *diagnosis* is a failing test's message with every number and address blanked: numbers that depend on
 the student's input do not split a group, and the same mistake gives the same key whatever else the
 student got wrong (the checkers name one mistake, from the test's own cases).
@@ -104,6 +107,7 @@ class ClassResults:
     )  # student -> graded | repaired | rejected | fallback | failed
     notes: dict[str, list[str]] = field(default_factory=dict)
     timestamps: dict[str, str] = field(default_factory=dict)
+    awaiting: list[str] = field(default_factory=list)  # students with an answer still to grade by hand
 
 
 def _tests(course: Course) -> list[Test]:
@@ -152,7 +156,7 @@ def read_results(root: Path, assignment: str) -> ClassResults:
     if course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).is_file():
         raise ValueError(f"no gradebook at {course.db_url}: run make grade ASSIGNMENT={assignment} first")
     tests = _tests(course)
-    scores, passed, late, timestamps, max_score = {}, {}, {}, {}, 0.0
+    scores, passed, late, timestamps, awaiting, max_score = {}, {}, {}, {}, [], 0.0
     with Gradebook(course.db_url, course_id=course.course_id) as gb:
         for submission in gb.assignment_submissions(assignment):
             student = submission.student.id
@@ -163,6 +167,8 @@ def read_results(root: Path, assignment: str) -> ClassResults:
                 for g in nb.grades
                 if g.cell_type == "code"
             }
+            if submission.needs_manual_grade:
+                awaiting.append(student)
             if submission.total_seconds_late and submission.total_seconds_late > 0:
                 late[student] = float(submission.total_seconds_late)
             if submission.timestamp is not None:
@@ -198,7 +204,9 @@ def read_results(root: Path, assignment: str) -> ClassResults:
         for (test, key), members in groups.items()
     ]
     diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
-    return ClassResults(assignment, tests, scores, max_score, passed, diagnoses, late, statuses, notes, timestamps)
+    return ClassResults(
+        assignment, tests, scores, max_score, passed, diagnoses, late, statuses, notes, timestamps, sorted(awaiting)
+    )
 
 
 def item_analysis(results: ClassResults) -> list[dict]:

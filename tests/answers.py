@@ -41,11 +41,14 @@ def graded_cells(assignment: str, key: str | None = None) -> list:
     return found
 
 
-def solutions(assignment: str) -> dict[str, str]:
-    """grade_id -> the reference solution of each solution cell, as a learner types it."""
+def solutions(assignment: str, *, written: bool = False) -> dict[str, str]:
+    """grade_id -> the reference solution of each code solution cell, as a learner types it; `written`: the model
+    answers of the short answers graded by hand (markdown solution cells) too."""
     found = {}
     for path in sorted((ROOT / "exercises" / assignment).glob("*.ipynb")):
-        found.update(reference_solutions(nbformat.read(path, as_version=4)))
+        nb = nbformat.read(path, as_version=4)
+        code = {c.metadata.nbgrader["grade_id"] for c in nb.cells if c.cell_type == "code" and "nbgrader" in c.metadata}
+        found.update({k: v for k, v in reference_solutions(nb).items() if written or k in code})
     return found
 
 

@@ -1,10 +1,14 @@
 """What the tests need to know about the course's layout: read from _toc.yml, never listed twice."""
 
+import contextlib
 import json
+import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -35,12 +39,24 @@ def exercise_source(name: str) -> Path | None:
     return ROOT / "exercises" / parts[1] / f"{parts[2]}.ipynb" if len(parts) == 3 and parts[0] == "release" else None
 
 
+def manual_answers(nb) -> list:
+    """The cells of a notebook (a NotebookNode) a grader scores by hand: nbgrader's "Manually graded answer"."""
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")]
+
+
+def autograded_points(nb) -> float:
+    """What a notebook's test cells are worth: the points that autograde decides, without the answers graded by hand."""
+    graded = [c.metadata.nbgrader for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return sum(float(m["points"]) for m in graded if not m.get("solution"))
+
+
 def solution_lines(notebook: Path) -> list[str]:
-    """The distinctive lines of a source notebook's solutions and hidden tests that the student copy does not hold."""
+    """The distinctive lines of a source notebook's solutions, hidden tests and graders' rubrics (mark schemes)
+    that the student copy does not hold."""
     hidden, shown, hiding = [], set(), False
     for cell in json.loads(notebook.read_text())["cells"]:
         for line in "".join(cell["source"]).splitlines():
-            marker = re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)", line)
+            marker = re.search(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line)
             if marker:
                 hiding = marker.group(1) == "BEGIN"
             elif hiding and len(line.strip()) > 25:
@@ -93,3 +109,46 @@ def build_book(course: Path) -> str:
     )
     assert done.returncode == 0, f"the book did not build:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout + done.stderr
+
+
+@contextlib.contextmanager
+def formgrader_server(course: Path, home: Path):
+    """JupyterLab and the formgrader serving `course`, with the hub's formgrader service's settings: (URL, token)."""
+    from classroom.hubconfig import FORMGRADER_CONFIG
+
+    token, bin_dir = secrets.token_hex(16), Path(sys.executable).parent
+    command = [
+        str(bin_dir / "jupyter-lab"),
+        "--no-browser",
+        "--ip=127.0.0.1",
+        "--port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={course}",
+        "--LabApp.news_url=None",
+        "--LabApp.extension_manager=readonly",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")  # CI runs as root
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_CONFIG_PATH": str(FORMGRADER_CONFIG),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
+    log = open(home / "server.log", "w")
+    process = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((home / "runtime").glob("jpserver-*.json")):  # port 0: the server writes the one it got
+            assert process.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()[-3000:]
+            time.sleep(0.5)
+        info = json.loads(next((home / "runtime").glob("jpserver-*.json")).read_text())
+        yield f"http://127.0.0.1:{info['port']}", token
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

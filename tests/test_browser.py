@@ -22,8 +22,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+import nbformat
 import pytest
-from course import ROOT, exercise_source, solution_lines, toc_files
+from course import ROOT, autograded_points, exercise_source, solution_lines, toc_files
 
 pytestmark = pytest.mark.browser
 
@@ -557,12 +558,14 @@ def test_a_released_exercise_runs_in_jupyterlab_and_only_the_learners_cells_fail
 
 def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, lab_page):
     """The instructor's path in the browser: a submission graded by `python -m grading grade` (what `make grade`
-    runs) appears in the formgrader's gradebook with full marks, and the graded notebook opens for review."""
+    runs) appears in the formgrader's gradebook with the tests' full marks (its short answer waits for the grader),
+    and the graded notebook opens for review."""
     assignment, notebook = Path(EXERCISES[0]).parts[1:3]
     source = ROOT / "exercises" / assignment / f"{notebook}.ipynb"
     points = sum(
         cell["metadata"].get("nbgrader", {}).get("points", 0) for cell in json.loads(source.read_text())["cells"]
     )
+    tests = autograded_points(nbformat.read(source, as_version=4))  # the short answer waits for a grader
     submitted = lab.root / "submitted" / "learner01" / assignment
     submitted.mkdir(parents=True)
     submitted.joinpath(f"{notebook}.ipynb").write_text(source.read_text())  # the instructor's solution, handed in
@@ -576,8 +579,8 @@ def test_the_formgrader_shows_a_submission_graded_by_make_grade(chromium, lab, l
     link = page.wait_for_selector("a.name-shown:has-text('learner01')", state="attached", timeout=60000)
     row = page.locator("tr", has=page.locator("a.name-shown", has_text="learner01")).inner_text()
     page.screenshot(path=lab.screenshots / "formgrader_gradebook.png")
-    assert re.search(rf"\b{points:g}\s*/\s*{points:g}\b", row), (
-        f"the formgrader does not show {points:g} / {points:g}: {row!r}"
+    assert re.search(rf"\b{tests:g}\s*/\s*{points:g}\b", row), (
+        f"the formgrader does not show {tests:g} / {points:g}: {row!r}"
     )
     page.goto(f"{lab.url}{link.get_attribute('href')}")
     page.wait_for_load_state("networkidle")

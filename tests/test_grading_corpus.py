@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_corpus import GRADED_MARKER, KINDS, REFERENCE_SCORE, Context, reference_solutions, write_submission
+from grading_corpus import GRADED_MARKER, KINDS, MANUAL, MAX_SCORE, Context, reference_solutions, write_submission
 
 pytestmark = pytest.mark.grading
 
@@ -42,7 +42,8 @@ class CorpusRun:
     course: Path
     driver: subprocess.CompletedProcess
     scores: dict  # student -> (score, max_score)
-    ungraded: dict  # student -> grade_ids with no auto_score
+    ungraded: dict  # student -> grade_ids of test cells with no auto_score
+    manual: dict  # student -> {grade_id of a short answer: (auto_score, needs_manual_grade)}
     report: dict  # student -> row of .grading/dying_relu/report.csv
     bystander_before: list
     bystander_after: list
@@ -146,7 +147,7 @@ def corpus(tmp_path_factory) -> CorpusRun:
     finally:
         listener.close()
 
-    scores, ungraded = {}, {}
+    scores, ungraded, manual = {}, {}, {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
         for kind in KINDS:
             try:
@@ -154,12 +155,22 @@ def corpus(tmp_path_factory) -> CorpusRun:
             except Exception:
                 continue
             scores[kind.name] = (submission.score, submission.max_score)
-            ungraded[kind.name] = [g.name for nb in submission.notebooks for g in nb.grades if g.auto_score is None]
+            grades = [g for nb in submission.notebooks for g in nb.grades]
+            ungraded[kind.name] = [g.name for g in grades if g.auto_score is None and g.name not in MANUAL]
+            manual[kind.name] = {g.name: (g.auto_score, g.needs_manual_grade) for g in grades if g.name in MANUAL}
     report_path = course / ".grading" / ASSIGNMENT / "report.csv"
     with open(report_path, newline="") as handle:
         report = {row["student"]: row for row in csv.DictReader(handle)} if report_path.exists() else {}
     return CorpusRun(
-        course, driver, scores, ungraded, report, before, _bystander_rows(course / "gradebook.db"), listener.heard
+        course,
+        driver,
+        scores,
+        ungraded,
+        manual,
+        report,
+        before,
+        _bystander_rows(course / "gradebook.db"),
+        listener.heard,
     )
 
 
@@ -172,13 +183,20 @@ def test_the_run_ends_with_every_student_graded(corpus):
     ungraded = {student: ids for student, ids in corpus.ungraded.items() if ids}
     assert not ungraded, f"grades left without a score (NULL), by student: {ungraded}"
     assert sorted(corpus.report) == sorted(k.name for k in KINDS), "report.csv should have one row per submission"
+    # a short answer is scored 0 when left as released, else left to a grader (no score, flagged), whatever the kind
+    odd = {
+        student: grades
+        for student, grades in corpus.manual.items()
+        if sorted(grades) != sorted(MANUAL) or any(v not in ((0, False), (None, True)) for v in grades.values())
+    }
+    assert not odd, f"short answers neither scored 0 nor left to the grader: {odd}"
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.name for k in KINDS])
 def test_each_kind_gets_its_outcome(corpus, kind):
     assert kind.name in corpus.scores, f"{kind.name} was not graded"
     score, max_score = corpus.scores[kind.name]
-    assert max_score == REFERENCE_SCORE, f"{kind.name}: the assignment is worth {max_score}, not {REFERENCE_SCORE}"
+    assert max_score == MAX_SCORE, f"{kind.name}: the assignment is worth {max_score}, not {MAX_SCORE}"
     assert score == kind.expected, (
         f"{kind.name} ({kind.why}) scores {score}, expected {kind.expected}; "
         f"grading notes: {corpus.report.get(kind.name, {}).get('notes')}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 import os
 import pwd
 import subprocess
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import ROOT, autograded_points, manual_answers
 from hub import COURSE, Hub, as_user, nbgrader_as_root
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
@@ -229,8 +231,10 @@ def test_grades_in_the_shared_postgresql_gradebook_and_in_grades_csv(hub, cycle)
     ann, bob, cat = hub.students[:3]
     with hub.gradebook() as gb:
         scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in (ann, bob, cat)}
-        total = gb.find_assignment(ASSIGNMENT).max_score
-    assert scores == {ann: total, bob: total, cat: 0}, scores
+    # the solutions' full marks from the tests; the short answer they hold waits for a grader
+    source = nbformat.read(ROOT / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    tests = autograded_points(source)
+    assert scores == {ann: tests, bob: tests, cat: 0}, scores
     rows = {r["student_id"]: r for r in csv.DictReader((hub.course_dir / "grades.csv").open())}
     assert {s: float(rows[s]["raw_score"]) for s in (ann, bob, cat)} == scores
 
@@ -442,3 +446,36 @@ def test_feedback_on_submit_leaves_the_instructors_gradebook_and_make_grade_alon
     assert dee_score == total > 0 and cat_score == 0
     latest = on_submit["late"][max(on_submit["late"])]  # her third submission: the instructor's feedback now
     assert score_of(latest) == (dee_score, total) and "not graded" not in latest
+
+
+def test_an_instructor_grades_a_short_answer_in_the_formgrader_service(hub, cycle):
+    """The formgrader's manual path on the hub: the requests its page makes, through the formgrader service, as an
+    instructor logged in to the hub: a manual score and a comment, then Generate Feedback (last: it adds points)."""
+    ann = hub.students[0]
+    source = nbformat.read(ROOT / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    short_answer = manual_answers(source)[0].metadata.nbgrader["grade_id"]
+    instructor = hub.session(hub.instructor)
+    base = f"{hub.url}services/{COURSE}/formgrader/"
+    assert instructor.get(base).status_code == 200  # sets the service's _xsrf cookie
+    xsrf = next(c.value for c in instructor.cookies if c.name == "_xsrf" and c.path.startswith("/services/"))
+
+    def api(method: str, path: str, **kwargs):
+        answer = instructor.request(method, base + path, headers={"X-XSRFToken": xsrf}, timeout=120, **kwargs)
+        assert answer.ok, (method, path, answer.status_code, answer.text[:500])
+        return answer.json()
+
+    (submission,) = [s for s in api("GET", f"api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}") if s["student"] == ann]
+    (grade,) = [
+        g for g in api("GET", "api/grades", params={"submission_id": submission["id"]}) if g["name"] == short_answer
+    ]
+    assert grade["needs_manual_grade"] and grade["auto_score"] is None, grade
+    (comment,) = [
+        c for c in api("GET", "api/comments", params={"submission_id": submission["id"]}) if c["name"] == short_answer
+    ]
+    api("PUT", f"api/grade/{grade['id']}", data=json.dumps({"manual_score": 2}))
+    api("PUT", f"api/comment/{comment['id']}", data=json.dumps({"manual_comment": "Graded on the hub."}))
+    with hub.gradebook() as gb:
+        assert gb.find_submission(ASSIGNMENT, ann).score == autograded_points(source) + 2
+    assert api("POST", f"api/assignment/{ASSIGNMENT}/{ann}/generate_feedback").get("success")
+    page = (hub.course_dir / "feedback" / ann / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Graded on the hub." in page and "BEGIN MARK SCHEME" not in page

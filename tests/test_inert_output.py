@@ -13,21 +13,19 @@ page's title, write a cookie, or call the test's server.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import threading
-import time
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import nbformat
 import pytest
+from course import formgrader_server
 from grading_corpus import ACTIVE_MARKER, ACTIVE_OUTPUTS, LEGITIMATE_OUTPUT, Context, active_cell, reference_solutions
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
@@ -143,44 +141,8 @@ def browser():
 @pytest.fixture(scope="module")
 def server(course, tmp_path_factory):
     """JupyterLab and the formgrader in the course, with the formgrader service's settings; its URL and token."""
-    home, token = tmp_path_factory.mktemp("jupyter"), secrets.token_hex(16)
-    command = [
-        str(BIN / "jupyter-lab"),
-        "--no-browser",
-        "--ip=127.0.0.1",
-        "--port=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={course}",
-        "--LabApp.news_url=None",
-        "--LabApp.extension_manager=readonly",
-    ]
-    if os.geteuid() == 0:
-        command.append("--allow-root")  # CI runs as root
-    from classroom.hubconfig import FORMGRADER_CONFIG
-
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_CONFIG_PATH": str(FORMGRADER_CONFIG),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-    }
-    log = open(home / "server.log", "w")
-    process = subprocess.Popen(command, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while not list((home / "runtime").glob("jpserver-*.json")):  # port 0: the server writes the one it got
-            assert process.poll() is None and time.monotonic() < deadline, (home / "server.log").read_text()[-3000:]
-            time.sleep(0.5)
-        info = json.loads(next((home / "runtime").glob("jpserver-*.json")).read_text())
-        yield f"http://127.0.0.1:{info['port']}", token
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with formgrader_server(course, tmp_path_factory.mktemp("jupyter")) as running:
+        yield running
 
 
 def visit(browser, url: str, *, ready: str = "body", settle_ms: int = 1500):

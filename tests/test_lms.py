@@ -114,15 +114,21 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
-def set_score(course: Path, assignment: str, student: str, score: float, penalty: float = 0.0) -> None:
-    """What autograde records: the student's submission and its grades (the first graded cell gets the score)."""
+def set_score(
+    course: Path, assignment: str, student: str, score: float, penalty: float = 0.0, to_grade: bool = False
+) -> None:
+    """What autograde records: the student's submission and its grades (the first graded cell gets the score);
+    `to_grade`: the last cell is an answer that waits for manual grading."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
         with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush warnings
             warnings.simplefilter("ignore", SAWarning)
             gb.add_submission(assignment, student)
         notebook_ = gb.find_submission(assignment, student).notebooks[0]
-        for i, grade in enumerate(sorted(notebook_.grades, key=lambda g: g.name)):
-            grade.auto_score = score if i == 0 else 0.0
+        grades = sorted(notebook_.grades, key=lambda g: g.name)
+        for i, grade in enumerate(grades):
+            grade.auto_score, grade.needs_manual_grade = (score if i == 0 else 0.0), False
+        if to_grade:
+            grades[-1].auto_score, grades[-1].needs_manual_grade = None, True
         notebook_.late_submission_penalty = penalty
         gb.db.commit()
 
@@ -278,11 +284,14 @@ def test_canvas_grades_import_format(canvas):
     course, export = canvas["course"], canvas["export"]
     set_score(course, "dying_relu", "asmith", 7.5)
     set_score(course, "dying_relu", "bjones", 9.0, penalty=2.0)  # late: nbgrader's penalty is taken off
-    set_score(course, "dying_relu", "coneil", 0.0)
+    set_score(course, "dying_relu", "coneil", 0.0, to_grade=True)
     total = max_score(course, "dying_relu")
     out = course.parent / "canvas-import.csv"
     done = lms(course, "grades", "dying_relu", "--lms", "canvas", "--export", str(export), "-o", str(out))
     assert done.returncode == 0, done.stderr
+    assert "dying_relu: 1 submissions still need manual grading" in done.stderr and "coneil" in done.stderr, (
+        f"the export should warn of the answers still to grade by hand: {done.stderr}"
+    )
     rows = read_csv(out)
     assert rows[0] == [*CANVAS_IMPORT_HEADER, "Dying ReLU (4201)"]  # the export's column: the existing assignment
     assert rows[1] == [CANVAS_POINTS_ROW, "", "", "", "", f"{total:g}"]

@@ -3,6 +3,8 @@
 In a temporary copy of the course: generate_assignment -> three submissions (the reference solution,
 the untouched release, a plausible mistake from tests/fixtures/<assignment>/wrong.json) -> autograde
 -> generate_feedback -> export. The pipeline runs once per assignment; the tests then read its results.
+Each assignment ends with a short answer graded by hand: autograde leaves an answered one to the grader
+(tests/test_manual_grading.py grades it in the formgrader), so the scores here are the tests' points.
 """
 
 import csv
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import autograded_points, manual_answers
 
 from grading.bench import reference_solutions
 
@@ -29,7 +32,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BIN = Path(sys.executable).parent
 ASSIGNMENTS = sorted({nb.parent.name for nb in (ROOT / "exercises").glob("*/*.ipynb")})
 STUDENTS = ("reference", "blank", "wrong")
-MARKERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
+MARKERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)")
 
 
 def nbgrader_meta(cell) -> dict:
@@ -38,6 +41,36 @@ def nbgrader_meta(cell) -> dict:
 
 def grade_ids_of_tests(nb) -> list[str]:
     return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade")]
+
+
+def plain(text: str) -> str:
+    """Markdown as a reader sees it, near enough to find a line in a rendered page: no emphasis, code or list marks."""
+    text = re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", text, flags=re.MULTILINE)
+    return " ".join(re.sub(r"[*`]", "", text).split())
+
+
+def region_lines(cells, begin: str, end: str) -> set[str]:
+    """The plain text of the markdown lines inside `begin` … `end` regions (model answers, rubrics), long enough
+    to be specific."""
+    found = set()
+    for cell in (c for c in cells if c.cell_type == "markdown"):
+        inside = False
+        for line in cell.source.split("\n"):
+            if begin in line:
+                inside = True
+            elif end in line:
+                inside = False
+            elif inside and len(plain(line)) >= 20:
+                found.add(plain(line))
+    return found
+
+
+def rubric_lines(cells) -> set[str]:
+    return region_lines(cells, "BEGIN MARK SCHEME", "END MARK SCHEME")
+
+
+def model_answer_lines(cells) -> set[str]:
+    return region_lines(cells, "BEGIN SOLUTION", "END SOLUTION")
 
 
 def hidden_test_lines(nb) -> set[str]:
@@ -63,10 +96,11 @@ class _Text(HTMLParser):
         self.parts.append(data)
 
 
-def html_text(path: Path) -> str:
-    """What a reader sees in an HTML page: tags dropped (code is split into highlighting spans), entities decoded."""
+def html_text(page: Path | str) -> str:
+    """What a reader sees in an HTML page (a file, or its text): tags dropped (code is split into highlighting spans),
+    entities decoded."""
     parser = _Text()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(page.read_text(encoding="utf-8") if isinstance(page, Path) else page)
     return "".join(parser.parts)
 
 
@@ -79,6 +113,7 @@ class Run:
     wrong: dict  # the fixture
     scores: dict  # student -> (score, max_score)
     failed: dict  # student -> grade_ids of test cells not given full points
+    manual: dict  # student -> {grade_id of a manually graded answer: (auto_score, needs_manual_grade)}
 
 
 def _nbgrader(course: Path, *args: str) -> str:
@@ -139,13 +174,16 @@ def run(request, tmp_path_factory) -> Run:
 
     from nbgrader.api import Gradebook
 
-    scores, failed = {}, {}
+    answers = {c.metadata.nbgrader["grade_id"] for nb in sources.values() for c in manual_answers(nb)}
+    scores, failed, manual = {}, {}, {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="relucourse") as gb:
         for student in STUDENTS:
             submission = gb.find_submission(assignment, student)
             scores[student] = (submission.score, submission.max_score)
-            failed[student] = sorted(g.name for nb in submission.notebooks for g in nb.grades if g.score < g.max_score)
-    return Run(assignment, course, sources, releases, wrong, scores, failed)
+            grades = [g for nb in submission.notebooks for g in nb.grades]
+            failed[student] = sorted(g.name for g in grades if g.name not in answers and g.score < g.max_score)
+            manual[student] = {g.name: (g.auto_score, g.needs_manual_grade) for g in grades if g.name in answers}
+    return Run(assignment, course, sources, releases, wrong, scores, failed, manual)
 
 
 def test_release_has_no_solutions_or_hidden_tests(run):
@@ -184,12 +222,79 @@ def test_release_keeps_every_graded_cell(run):
 
 
 def test_reference_solution_gets_full_marks(run):
+    # full marks from the tests; the short answer waits for the grader (test_short_answers_wait_for_the_grader)
     score, max_score = run.scores["reference"]
-    assert max_score > 0, f"{run.assignment} has no points to give"
-    assert score == max_score, (
-        f"the reference solution of {run.assignment} scores {score}/{max_score}; "
+    tests = sum(autograded_points(nb) for nb in run.sources.values())
+    everything = sum(float(nbgrader_meta(c).get("points", 0)) for nb in run.sources.values() for c in nb.cells)
+    assert tests > 0, f"{run.assignment} has no points to give"
+    assert max_score == everything, f"{run.assignment} is worth {max_score}, its cells' points add up to {everything}"
+    assert score == tests, (
+        f"the reference solution of {run.assignment} scores {score}/{max_score}, its tests are worth {tests}; "
         f"tests failing on the instructor's own solution: {run.failed['reference']}"
     )
+
+
+def test_every_assignment_has_one_short_answer_with_its_points_and_rubric(run):
+    answers = [(name, nb.cells.index(c), c) for name, nb in run.sources.items() for c in manual_answers(nb)]
+    assert len(answers) == 1, f"{run.assignment} should have one manually graded answer, has {len(answers)}"
+    name, index, answer = answers[0]
+    question = run.sources[name].cells[index - 1]
+    points = nbgrader_meta(answer)["points"]
+    assert answer.cell_type == "markdown" and not nbgrader_meta(answer).get("locked")
+    assert question.cell_type == "markdown" and nbgrader_meta(question).get("locked"), (
+        f"{run.assignment}: the short answer's question should be the locked cell above it"
+    )
+    assert re.search(rf"\({points:g} points", question.source), f"{run.assignment}: the question must state its points"
+    assert model_answer_lines([answer]), f"{run.assignment}: no model answer in the answer's solution region"
+    assert rubric_lines([question]), f"{run.assignment}: no rubric (mark scheme) in the question cell"
+    # the grader sees a rubric only where autograde restores it: in a locked cell (the gradebook keeps its source)
+    for nb in run.sources.values():
+        for cell in nb.cells:
+            if "BEGIN MARK SCHEME" in cell.source:
+                assert nbgrader_meta(cell).get("locked"), f"{run.assignment}: a mark scheme in an unlocked cell"
+
+
+def test_release_shows_the_question_but_neither_model_answer_nor_rubric(run):
+    for name, nb in run.releases.items():
+        text = plain("\n".join(cell.source for cell in nb.cells))
+        for cell in manual_answers(nb):
+            assert cell.source.strip() == "YOUR ANSWER HERE", f"release/{run.assignment}/{name}: {cell.source[:200]!r}"
+        for cell in manual_answers(run.sources[name]):
+            question = run.sources[name].cells[run.sources[name].cells.index(cell) - 1]
+            asked = question.source.split("\n")[0]
+            assert plain(asked) in text, (
+                f"release/{run.assignment}/{name}.ipynb lacks the short answer's question {asked!r}"
+            )
+        for kind, lines in (("model answer", model_answer_lines), ("rubric", rubric_lines)):
+            leaked = sorted(line for line in lines(run.sources[name].cells) if line in text)
+            assert not leaked, f"release/{run.assignment}/{name}.ipynb shows the {kind}: {leaked[:2]}"
+
+
+def test_short_answers_wait_for_the_grader(run):
+    # answered (the reference and the wrong submission hold the model answer): no score until a grader gives one;
+    # left as released: 0, nothing to grade
+    for student in ("reference", "wrong"):
+        assert run.manual[student] and all(v == (None, True) for v in run.manual[student].values()), (
+            f"{student}'s short answer should need manual grading, the gradebook says {run.manual[student]}"
+        )
+    assert run.manual["blank"] and all(v == (0, False) for v in run.manual["blank"].values()), (
+        f"an unanswered short answer should score 0 without a grader, the gradebook says {run.manual['blank']}"
+    )
+
+
+def test_the_grader_sees_the_rubric_and_the_student_does_not(run):
+    # the formgrader shows the autograded notebook; the feedback goes to the student
+    for name, source in run.sources.items():
+        rubric = rubric_lines(source.cells)
+        graded = nbformat.read(run.course / "autograded" / "reference" / run.assignment / f"{name}.ipynb", 4)
+        missing = sorted(rubric - rubric_lines(graded.cells))
+        assert rubric and not missing, (
+            f"the graded {name}.ipynb, which the formgrader shows, lacks the rubric: {missing[:2]}"
+        )
+        for student in STUDENTS:
+            text = plain(html_text(run.course / "feedback" / student / run.assignment / f"{name}.html"))
+            leaked = sorted(line for line in rubric if line in text)
+            assert not leaked, f"the feedback of {student} shows the graders' rubric: {leaked[:2]}"
 
 
 def test_blank_release_gets_zero(run):

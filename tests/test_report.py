@@ -8,8 +8,10 @@ measuring by finite differences and leaving markup in a comment, two right, one 
 import csv
 from html.parser import HTMLParser
 
+import nbformat
 import pytest
-from answers import mistakes
+from answers import ROOT, mistakes
+from course import manual_answers
 from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
 
 from grading.report import diagnosis_key, shown_message
@@ -94,3 +96,20 @@ def test_the_overview_names_the_tests_that_do_not_discriminate(report):
     assert "test_forward" in flat and "everyone passes" in flat, "every answer passes test_forward"
     assert "test_backward_at_zero" not in flat, "test_backward_at_zero separates the class"
     assert overview.count("<svg") >= 1 and f'href="{ASSIGNMENT}/class.html"' in overview
+
+
+def test_short_answers_are_no_tests_and_those_to_grade_are_listed(report):
+    # every planted submission answers the short answer (the model answer) but the rejected one, graded as released
+    short = {
+        c.metadata.nbgrader["grade_id"]
+        for path in (ROOT / "exercises" / ASSIGNMENT).glob("*.ipynb")
+        for c in manual_answers(nbformat.read(path, as_version=4))
+    }
+    assert short, f"{ASSIGNMENT} has no short answer graded by hand"
+    assert not short & {r["test"] for r in _rows(report)}, "a short answer waiting for its grader is no diagnosis"
+    page = (report / "class.html").read_text(encoding="utf-8")
+    waiting = page.split('id="manual"')[1].split('id="scores"')[0]
+    answered = sorted(set(PLAN) - {BROKEN})
+    assert f"{len(answered)} of {len(PLAN)}" in waiting and ", ".join(answered) in waiting, waiting
+    tested = page.split('id="tests"')[1].split('id="precheck"')[0]
+    assert not [grade_id for grade_id in short if grade_id in tested], "a short answer in the item analysis"

@@ -4,7 +4,8 @@ Each kind is a small function of a :class:`Context` (the released notebook, the 
 the course's path, ...) returning the files of one student's submission folder. ``KINDS`` lists them
 with the score they must get and, in words, why.
 
-Scores: the reference solution gets full marks (11), the untouched release 0. A *hostile* submission pairs an answer
+Scores are the autograded part: the reference solution gets the tests' full marks (11 of 13: its short answer
+waits for a grader, who scores it by hand), the untouched release 0. A *hostile* submission pairs an answer
 with a trick that would raise its score under stock nbgrader; it must get what the answer gets without
 the trick: most use answers that get 0 (``None`` from every function, or hard-coded visible answers
 that fail the hidden checks), so the outcome is the release's 0. A *harmless* difference on a correct
@@ -29,6 +30,8 @@ __all__ = [
     "Context",
     "Kind",
     "KINDS",
+    "MANUAL",
+    "MAX_SCORE",
     "REFERENCE_SCORE",
     "RELEASE_SCORE",
     "GRADED_MARKER",
@@ -42,10 +45,12 @@ __all__ = [
 
 NOTEBOOK = "dying_relu.ipynb"
 SOURCE = Path(__file__).resolve().parents[2] / "exercises" / "dying_relu" / NOTEBOOK
-# what the assignment is worth (the reference solution's score), read from its source; the release scores 0
-REFERENCE_SCORE = float(
-    sum(c["metadata"].get("nbgrader", {}).get("points", 0) for c in json.loads(SOURCE.read_text())["cells"])
-)
+_CELLS = [c["metadata"].get("nbgrader", {}) for c in json.loads(SOURCE.read_text())["cells"]]
+# read from the source: what the assignment is worth, and what its tests are worth, the reference solution's score
+# before a grader scores its short answer by hand (the answers graded by hand, MANUAL); the release scores 0
+MAX_SCORE = float(sum(m.get("points", 0) for m in _CELLS))
+MANUAL = frozenset(m["grade_id"] for m in _CELLS if m.get("grade") and m.get("solution"))
+REFERENCE_SCORE = float(sum(m.get("points", 0) for m in _CELLS if m.get("grade") and m["grade_id"] not in MANUAL))
 RELEASE_SCORE = 0.0
 GRADED_MARKER = "GRADED-MODE-DETECTED"
 
