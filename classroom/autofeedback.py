@@ -351,7 +351,8 @@ class Service:
                 continue
             self._stamp(mine, row, f"Graded when you submitted it: graded attempt {self.queue.attempt(row)} of "
                         f"{self.settings.attempts_per_hour} this hour. Your instructor grades your final submission "
-                        "after the due date; this score is not yet in the gradebook.")  # fmt: skip
+                        "after the due date, the answers graded by hand included (they count 0 here); this score "
+                        "is not yet in the gradebook.")  # fmt: skip
             self._exchange(PrivateReleaseFeedback, self.root, assignment, row.student).start()
             self.queue.finish(row.name, outcome.score, outcome.max_score)
             log.info("released feedback for %s: %s/%s", row.name, outcome.score, outcome.max_score)

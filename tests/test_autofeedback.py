@@ -11,7 +11,7 @@ import time
 
 import nbformat
 import pytest
-from course import ROOT
+from course import ROOT, autograded_points
 
 from classroom.autofeedback import HOUR_S, MAX_TRIES, FeedbackConfigError, FeedbackOnSubmit, Queue
 from grading.bench import reference_solutions
@@ -170,7 +170,9 @@ def test_over_the_limit_the_feedback_says_so_and_when_the_next_graded_attempt_is
         timestamps.append(rehearsal.submit())
         time.sleep(1.1)
     pages = [rehearsal.fetch(t, timeout=300)[0] for t in timestamps]
-    assert [score_of(p)[0] == score_of(p)[1] for p in pages[:2]] == [True, True]
+    full = autograded_points(nbformat.read(ROOT / "exercises" / "dying_relu" / "dying_relu.ipynb", as_version=4))
+    assert [score_of(p)[0] for p in pages[:2]] == [full, full], "the reference solution lost autograded points"
+    assert "answers graded by hand" in pages[0]
     assert "graded attempt 2 of 2 this hour" in pages[1]
     assert "not graded" in pages[2] and "2 graded attempts" in pages[2]
     with pytest.raises(ValueError):

@@ -407,8 +407,10 @@ def test_feedback_on_submit_is_fetched_with_the_score_within_the_bound(hub, on_s
     pages = [on_submit["early"][when] for when in sorted(on_submit["early"])]
     assert len(pages) == 3
     first, second, third = pages
+    source = nbformat.read(ROOT / "exercises" / ON_SUBMIT / f"{ON_SUBMIT}.ipynb", as_version=4)
     score, total = score_of(first)
-    assert score == total > 0, "the reference solution is not given full marks on submit"
+    assert score == autograded_points(source) > 0, "the reference solution is not given the tests' points on submit"
+    assert total == score + sum(c.metadata.nbgrader["points"] for c in manual_answers(source)), (score, total)
     assert "graded attempt 1 of 2 this hour" in first and "graded attempt 2 of 2 this hour" in second
     assert score_of(on_submit["cat"])[0] == 0  # cat's untouched release
     assert "BEGIN HIDDEN TESTS" not in first
@@ -443,7 +445,8 @@ def test_feedback_on_submit_leaves_the_instructors_gradebook_and_make_grade_alon
     assert on_submit["before make grade"] == ([], []), "the service wrote into the course's gradebook or submitted/"
     dee, cat = hub.students[3], hub.students[2]
     (dee_score, total), (cat_score, _) = on_submit["graded"][dee], on_submit["graded"][cat]
-    assert dee_score == total > 0 and cat_score == 0
+    source = nbformat.read(ROOT / "exercises" / ON_SUBMIT / f"{ON_SUBMIT}.ipynb", as_version=4)
+    assert dee_score == autograded_points(source) > 0 and cat_score == 0 and total > dee_score
     latest = on_submit["late"][max(on_submit["late"])]  # her third submission: the instructor's feedback now
     assert score_of(latest) == (dee_score, total) and "not graded" not in latest
 
