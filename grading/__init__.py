@@ -21,5 +21,6 @@ nbgrader itself, so the formgrader and a plain ``nbgrader autograde`` use them t
 ``driver``                the parallel run: pre-check, autograde, merge, feedback, export, report
 ``report``                ``make report``: what the class misunderstood, from the gradebook and autograded/
 ``bench``                 stock nbgrader against the driver, on generated submissions, with the lower bound
+``inprocess``             an assignment's test cells run in this process on given answers (no grader), a planted class
 ========================  ========================================================================
 """

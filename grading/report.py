@@ -24,6 +24,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import jinja2
 import nbformat
@@ -39,6 +40,8 @@ __all__ = [
     "Diagnosis",
     "ClassResults",
     "diagnosis_key",
+    "group_diagnoses",
+    "write_misconceptions",
     "shown_message",
     "read_results",
     "write_report",
@@ -150,6 +153,38 @@ def _anonymous_order(student: str) -> str:
     return hashlib.sha256(student.encode()).hexdigest()
 
 
+def group_diagnoses(tests: list[str], failures: dict[str, dict[str, tuple[str, str]]]) -> list[Diagnosis]:
+    """The diagnoses, most common first, from student -> failing test -> (its message, the answer above it);
+    `tests` are the grade_ids in the notebook's order (ties in count follow it)."""
+    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    for student in sorted(failures):
+        for test, (message, answer) in failures[student].items():
+            if message.strip() == "NotImplementedError:":
+                message = "not attempted: the task still raises NotImplementedError"
+            groups[(test, diagnosis_key(message))].append((student, message, answer))
+    order = {grade_id: i for i, grade_id in enumerate(tests)}
+    diagnoses = [
+        Diagnosis(
+            test,
+            key,
+            shown_message([m for _, m, _ in members]),
+            [s for s, _, _ in members],
+            [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]],
+        )
+        for (test, key), members in groups.items()
+    ]
+    diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
+    return diagnoses
+
+
+def write_misconceptions(handle: TextIO, diagnoses: list[Diagnosis]) -> None:
+    """misconceptions.csv: one row per diagnosis, ``test,message,students,student_ids`` (ids separated by ';')."""
+    writer = csv.writer(handle)
+    writer.writerow(["test", "message", "students", "student_ids"])
+    for d in diagnoses:
+        writer.writerow([d.test, d.message, len(d.students), ";".join(d.students)])
+
+
 def read_results(root: Path, assignment: str) -> ClassResults:
     """Everything the report shows, from the gradebook, autograded/ and .grading/<assignment>/report.csv."""
     course = Course.load(root, assignment)
@@ -180,30 +215,17 @@ def read_results(root: Path, assignment: str) -> ClassResults:
             for row in csv.DictReader(handle):
                 statuses[row["student"]] = row["status"]
                 notes[row["student"]] = [n for n in row["notes"].split(" | ") if n]
-    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
+    failures = {}
     for student in sorted(scores):
         if statuses.get(student) in _NOT_ANSWERS:
             continue  # graded as the release: what failed says nothing about what the student thinks
-        failures = _failures(course, student)
-        for test in tests:
-            if passed[student].get(test.grade_id, 0.0) >= 1.0:
-                continue
-            message, answer = failures.get(test.grade_id, ("the test failed without a message", ""))
-            if message.strip() == "NotImplementedError:":
-                message = "not attempted: the task still raises NotImplementedError"
-            groups[(test.grade_id, diagnosis_key(message))].append((student, message, answer))
-    order = {t.grade_id: i for i, t in enumerate(tests)}
-    diagnoses = [
-        Diagnosis(
-            test,
-            key,
-            shown_message([m for _, m, _ in members]),
-            [s for s, _, _ in members],
-            [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]],
-        )
-        for (test, key), members in groups.items()
-    ]
-    diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
+        said = _failures(course, student)
+        failures[student] = {
+            test.grade_id: said.get(test.grade_id, ("the test failed without a message", ""))
+            for test in tests
+            if passed[student].get(test.grade_id, 0.0) < 1.0
+        }
+    diagnoses = group_diagnoses([t.grade_id for t in tests], failures)
     return ClassResults(
         assignment, tests, scores, max_score, passed, diagnoses, late, statuses, notes, timestamps, sorted(awaiting)
     )
@@ -282,10 +304,7 @@ def write_report(root: Path, assignment: str) -> ClassResults:
     work = Course.load(root, assignment).work
     work.mkdir(parents=True, exist_ok=True)
     with open(work / "misconceptions.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["test", "message", "students", "student_ids"])
-        for d in results.diagnoses:
-            writer.writerow([d.test, d.message, len(d.students), ";".join(d.students)])
+        write_misconceptions(handle, results.diagnoses)
     rows = item_analysis(results)
     tests = {t.grade_id: t for t in results.tests}
     statuses = defaultdict(list)

@@ -9,7 +9,7 @@ the function that applies it is kept), and the other cells as "tensor" does. An 
 
 import ast
 
-from answers import solutions
+from grading.inprocess import solutions
 
 PREAMBLE = '''
 import sys as _sys

@@ -8,25 +8,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import nbformat
-from answers import ROOT, mistakes, solutions
+
+from grading.inprocess import PLANTED, ROOT, mistakes, solutions
 
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "relu_at_zero"  # the fastest tests: a class grades in seconds
-# student -> the mistakes (tests/fixtures/relu_at_zero/mistakes.yml) planted in their submission
-PLAN = {
-    "s01": ["strict mask"],
-    "s02": ["strict mask"],
-    "s03": ["strict mask"],
-    "s04": ["any instead of all"],
-    "s05": ["any instead of all"],
-    "s06": ["strict mask", "any instead of all"],
-    "s07": ["finite difference"],
-    "s08": [],
-    "s09": [],
-    "s10": [],
-}
 LATE = "s09"  # submitted two days after the due date
 BROKEN = "s10"  # hands in a notebook cut in half: the pre-check rejects it, and it is no diagnosis
+# student -> the mistakes (tests/fixtures/relu_at_zero/mistakes.yml) planted in their submission: the instructor
+# page's sample class (grading/inprocess.py), and the broken notebook
+PLAN = {**PLANTED, BROKEN: []}
 DUE = datetime(2027, 1, 15, 17, 0, 0)
 # A student answer that would run as script if the page did not escape it.
 MARKUP = '<script>document.title = "owned"</script><img src=x onerror="document.title = \'owned\'">'
@@ -85,3 +76,26 @@ def plant_class(course: Path) -> Path:
     _run("-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "2", "--no-progress", cwd=ROOT)
     _run("-m", "grading", "report", "--root", str(course), cwd=ROOT)
     return course / ".grading" / ASSIGNMENT
+
+
+def assert_one_group_per_planted_mistake(rows: list[dict], plan: dict[str, list[str]]) -> None:
+    """misconceptions.csv's rows: one per planted mistake and test it fails (mistakes.yml), with exactly its
+    students, the most common first, and none for a student who planted nothing."""
+    by_name = {m["name"]: m for m in mistakes(ASSIGNMENT)}
+    expected = {}
+    for name in {n for planted in plan.values() for n in planted}:
+        students = sorted(s for s, planted in plan.items() if name in planted)
+        for test, words in by_name[name]["fails"].items():
+            expected[(test, words)] = students
+    assert len(rows) == len(expected), (
+        f"expected {len(expected)} diagnoses, got {[(r['test'], r['message']) for r in rows]}"
+    )
+    for (test, words), students in expected.items():
+        found = [r for r in rows if r["test"] == test and words in r["message"]]
+        assert len(found) == 1, f"{test}: {len(found)} rows name {words!r}: {rows}"
+        assert found[0]["student_ids"].split(";") == students and int(found[0]["students"]) == len(students)
+    right = {s for s, planted in plan.items() if not planted}
+    named = {s for r in rows for s in r["student_ids"].split(";")}
+    assert right and not right & named, "a student who passed is in a row"
+    counts = [int(r["students"]) for r in rows]
+    assert counts == sorted(counts, reverse=True), "the most common diagnosis comes first"

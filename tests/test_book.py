@@ -1,9 +1,14 @@
 """`make book`'s builder on a copy of the course: every page, executed figures, student-only exercises, a cache that knows the package."""
 
+import csv
+import html
 import re
 
 import pytest
 from course import ROOT, assignments, build_book, copy_course, solution_lines, toc_files
+from planted import assert_one_group_per_planted_mistake
+
+from grading.inprocess import PLANTED
 
 pytestmark = pytest.mark.book
 
@@ -97,3 +102,19 @@ def test_predict_then_run_answers_are_folded_with_their_numbers(course):
                 f"{name}: an answer is not rendered as a paragraph inside its <details>: {answer[:200]}"
             )
             assert "{glue:" not in answer and "{doc}" not in answer, f"{name}: a role left unresolved: {answer[:200]}"
+
+
+def test_the_instructor_page_shows_the_sample_report_as_executed(course):
+    """The sample of misconceptions.csv is a cell's output, one row per planted mistake with exactly its students."""
+    course, _ = course
+    page = (course / "_build/html/book/instructor.html").read_text()
+    outputs = re.findall(
+        r'<div class="cell tag_remove-input docutils container">\s*<div class="cell_output docutils container">'
+        r".*?<pre>(.*?)</pre>",
+        page,
+        re.DOTALL,
+    )  # an executed cell whose input is removed: its output follows the cell's opening at once
+    samples = [o for o in outputs if "test,message,students,student_ids" in o]
+    assert len(samples) == 1, f"the instructor page shows {len(samples)} executed samples of misconceptions.csv"
+    text = html.unescape(re.sub(r"<[^>]+>", "", samples[0]))
+    assert_one_group_per_planted_mistake(list(csv.DictReader(text.strip().splitlines())), PLANTED)

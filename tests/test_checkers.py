@@ -1,7 +1,7 @@
 """The checkers of every assignment: they name the mistakes learners make, and nothing talks them into points.
 
 Each assignment's plausible wrong answers (tests/fixtures/<assignment>/mistakes.yml, from the lessons'
-misconceptions) go through its test cells in this process (tests/answers.py): exactly the tests the mistake
+misconceptions) go through its test cells in this process (grading/inprocess.py): exactly the tests the mistake
 breaks fail, each naming that mistake; the key misconceptions fail a test the learner can see; the same
 mistake gets the same message whatever else the answer gets wrong; answers that claim to equal anything,
 to be true or to be any number (tests/hostile.py) earn no test at all.
@@ -10,9 +10,11 @@ to be true or to be any number (tests/hostile.py) earn no test at all.
 import re
 
 import pytest
-from answers import ROOT, graded_cells, mistakes, run_tests
+from answers import graded_cells
 from course import assignments
 from hostile import PREAMBLE, hostile_answers
+
+from grading.inprocess import ROOT, mistakes, run_tests
 
 pytestmark = pytest.mark.grading
 

@@ -2,19 +2,21 @@
 
 A class of ten (tests/planted.py: three with the strict mask, two with .any for .all, one with both, one
 measuring by finite differences and leaving markup in a comment, two right, one of them late, one whose notebook is cut in half) is graded by
-`make grade` and reported by `make report`.
+`make grade` and reported by `make report`. The same class less its broken notebook, its answers run through the
+test cells in-process (grading/inprocess.py), is the instructor page's sample: the same rows, without make grade.
 """
 
 import csv
+import io
 from html.parser import HTMLParser
 
 import nbformat
 import pytest
-from answers import ROOT, mistakes
 from course import manual_answers
-from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, plant_class
+from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, assert_one_group_per_planted_mistake, plant_class
 
-from grading.report import diagnosis_key, shown_message
+from grading.inprocess import PLANTED, ROOT, planted_diagnoses
+from grading.report import diagnosis_key, shown_message, write_misconceptions
 
 pytestmark = pytest.mark.grading
 
@@ -31,27 +33,29 @@ def _rows(report) -> list[dict]:
         return list(reader)
 
 
+def sample_rows() -> list[dict]:
+    """The instructor page's sample: PLANTED's answers through the test cells in-process, as misconceptions.csv."""
+    written = io.StringIO()
+    write_misconceptions(written, planted_diagnoses(ASSIGNMENT, PLANTED))
+    written.seek(0)
+    return list(csv.DictReader(written))
+
+
 def test_one_group_per_planted_mistake_holding_exactly_its_students(report):
-    by_name = {m["name"]: m for m in mistakes(ASSIGNMENT)}
-    expected = {}
-    for name in {n for planted in PLAN.values() for n in planted}:
-        students = sorted(s for s, planted in PLAN.items() if name in planted)
-        for test, words in by_name[name]["fails"].items():
-            expected[(test, words)] = students
     rows = _rows(report)
-    assert len(rows) == len(expected), (
-        f"expected {len(expected)} diagnoses, got {[(r['test'], r['message']) for r in rows]}"
+    assert_one_group_per_planted_mistake(rows, PLAN)
+    assert BROKEN not in {s for r in rows for s in r["student_ids"].split(";")}, (
+        "a rejected submission (graded as the release) is no diagnosis"
     )
-    for (test, words), students in expected.items():
-        found = [r for r in rows if r["test"] == test and words in r["message"]]
-        assert len(found) == 1, f"{test}: {len(found)} rows name {words!r}: {rows}"
-        assert found[0]["student_ids"].split(";") == students and int(found[0]["students"]) == len(students)
-    right = {s for s, planted in PLAN.items() if not planted} - {BROKEN}
-    named = {s for r in rows for s in r["student_ids"].split(";")}
-    assert not right & named, "a student who passed is in a row"
-    assert BROKEN not in named, "a rejected submission (graded as the release) is no diagnosis"
-    counts = [int(r["students"]) for r in rows]
-    assert counts == sorted(counts, reverse=True), "the most common diagnosis comes first"
+
+
+def test_the_sample_class_in_process_groups_as_the_graded_class():
+    """The instructor page's sample, without make grade: the same groups, and the same rows as the graded report."""
+    assert_one_group_per_planted_mistake(sample_rows(), PLANTED)
+
+
+def test_the_sample_matches_make_report_on_the_same_answers(report):
+    assert sample_rows() == _rows(report), "the in-process sample and make report disagree on the same answers"
 
 
 def test_page_shows_counts_links_lateness_and_no_student_markup(report):

@@ -1,10 +1,12 @@
 """Build the executed book into _build/html.
 
 1. Student copies of every assignment (nbgrader, no gradebook) into release/, the only form the book shows.
-2. Lessons that import relucourse lose their cached execution when the package's source has changed,
-   so no page shows a figure from an old version of the package.
-3. jupyter-book builds, warnings as errors. The kernels that execute the lessons start with progress
-   bars switched off: a page would show a bar as noise, and no one watches it.
+2. Pages that import relucourse lose their cached execution when the package's source has changed, and
+   pages that import grading (the instructor page's sample report) when grading/, the exercises or their
+   fixtures have: no page shows a figure or an output from an old version of what made it.
+3. jupyter-book builds, warnings as errors. The kernels that execute the pages start with progress
+   bars switched off (a page would show a bar as noise, and no one watches it) and with the repository
+   on their path, so a page can import grading/, which is not installed.
 4. Each notebook the book publishes under _sources/ (what the Colab button opens) gets a first cell that
    installs the course's package from the repository, and myst-nb, at the course's pins, where they are
    missing (on Colab; in Binder, on the hub and in `make lab` they are there and the cell does nothing).
@@ -22,9 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "_build"
 CACHE = BUILD / ".jupyter_cache"
-FINGERPRINT = CACHE / "relucourse.sha256"
+FINGERPRINTS = CACHE / "sources.json"
 DOCTREES = BUILD / ".doctrees"
-IMPORTS_PACKAGE = re.compile(r"^\s*(from|import)\s+relucourse\b", re.MULTILINE)
+# package a page may import -> the folders whose files its outputs depend on
+SOURCES = {"relucourse": ["relucourse"], "grading": ["grading", "relucourse", "exercises", "tests/fixtures"]}
+IMPORTS = {name: re.compile(rf"^\s*(from|import)\s+{name}\b", re.MULTILINE) for name in SOURCES}
 BIN = Path(sys.executable).parent
 IPYTHONDIR = BUILD / "ipython"  # the IPython profile of the kernels that execute the lessons
 QUIET_PROGRESS = """\
@@ -51,13 +55,18 @@ if importlib.util.find_spec("relucourse") is None or importlib.util.find_spec("m
 """
 
 
-def package_fingerprint() -> str:
-    """sha256 over the package's source files, names included."""
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "relucourse").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def fingerprints() -> dict[str, str]:
+    """package -> sha256 over the files of its SOURCES (Python, notebooks, fixtures), names included."""
+    found = {}
+    for name, folders in SOURCES.items():
+        digest = hashlib.sha256()
+        for folder in folders:
+            for path in sorted((ROOT / folder).rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                    digest.update(str(path.relative_to(ROOT)).encode())
+                    digest.update(path.read_bytes())
+        found[name] = digest.hexdigest()
+    return found
 
 
 def release_student_copies() -> None:
@@ -66,13 +75,14 @@ def release_student_copies() -> None:
 
 
 def forget_stale_executions() -> None:
-    """Drop the cached runs of lessons that import relucourse if the package changed since they ran.
+    """Drop the cached runs of pages that import a package whose SOURCES changed since they ran.
 
     Sphinx re-reads only the sources it sees changed, so its doctrees go too: every page is read again,
-    and lessons whose cached run is still valid take it from the cache without running.
+    and pages whose cached run is still valid take it from the cache without running.
     """
-    fingerprint = package_fingerprint()
-    if not CACHE.exists() or (FINGERPRINT.exists() and FINGERPRINT.read_text() == fingerprint):
+    before = json.loads(FINGERPRINTS.read_text()) if FINGERPRINTS.exists() else {}
+    changed = [name for name, digest in fingerprints().items() if before.get(name) != digest]
+    if not CACHE.exists() or not changed:
         return
     from jupyter_cache import get_cache
 
@@ -80,19 +90,22 @@ def forget_stale_executions() -> None:
     stale = 0
     for record in cache.list_cache_records():
         source = Path(record.uri)
-        if not source.exists() or IMPORTS_PACKAGE.search(source.read_text(encoding="utf-8")):
+        text = source.read_text(encoding="utf-8") if source.exists() else ""
+        if not source.exists() or any(IMPORTS[name].search(text) for name in changed):
             cache.remove_cache(record.pk)
             stale += 1
     shutil.rmtree(DOCTREES, ignore_errors=True)
-    print(f"relucourse/ changed: {stale} cached lesson run(s) will be executed again")
+    print(f"{', '.join(changed)} changed: {stale} cached page run(s) will be executed again")
 
 
 def quiet_kernels() -> dict[str, str]:
-    """The environment for jupyter-book: its kernels read an IPython profile whose startup silences tqdm."""
+    """The environment for jupyter-book: its kernels read an IPython profile whose startup silences tqdm,
+    and import from the repository (grading/) first."""
     startup = IPYTHONDIR / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-quiet-progress.py").write_text(QUIET_PROGRESS)
-    return {**os.environ, "IPYTHONDIR": str(IPYTHONDIR)}
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "IPYTHONDIR": str(IPYTHONDIR), "PYTHONPATH": path}
 
 
 def colab_packages() -> list[str]:
@@ -135,7 +148,7 @@ def main() -> None:
     run([BIN / "jupyter-book", "build", ROOT, "--warningiserror", "--keep-going"], env=quiet_kernels())
     install_cell_for_colab()
     CACHE.mkdir(parents=True, exist_ok=True)
-    FINGERPRINT.write_text(package_fingerprint())
+    FINGERPRINTS.write_text(json.dumps(fingerprints()))
     print(f"\nThe book: {BUILD / 'html' / 'index.html'}")
 
 
