@@ -22,7 +22,8 @@ import nbformat
 import pytest
 from grading_corpus import GRADED_MARKER, KINDS, MANUAL, MAX_SCORE, Context, reference_solutions, write_submission
 
-pytestmark = pytest.mark.grading
+# one worker: the module's graded class is made once
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("corpus")]
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -21,7 +21,8 @@ import pytest
 from grading.bench import generate_course
 from grading.journal import Journal
 
-pytestmark = pytest.mark.grading
+# one worker: the module's graded class is made once
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("driver")]
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

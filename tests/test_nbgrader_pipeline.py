@@ -132,11 +132,14 @@ def _submit(course: Path, assignment: str, student: str, name: str, nb) -> None:
     nbformat.write(nb, folder / f"{name}.ipynb")
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
+# each assignment's tests on one worker, so that its pipeline runs once
+@pytest.fixture(
+    scope="module", params=[pytest.param(a, marks=pytest.mark.xdist_group(f"pipeline-{a}")) for a in ASSIGNMENTS]
+)
 def run(request, tmp_path_factory) -> Run:
     """The whole pipeline, once per assignment, in a temporary copy of the course."""
     if not (BIN / "nbgrader").exists():
-        pytest.skip(f"no nbgrader next to {sys.executable}; run `make env`")
+        pytest.fail(f"no nbgrader next to {sys.executable}; run `make env`")
     assignment = request.param
     wrong_path = FIXTURES / assignment / "wrong.json"
     assert wrong_path.exists(), f"{assignment} has no wrong submission: add {wrong_path.relative_to(ROOT)}"

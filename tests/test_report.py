@@ -18,7 +18,8 @@ from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, assert_one_group_per
 from grading.inprocess import PLANTED, ROOT, planted_diagnoses
 from grading.report import diagnosis_key, shown_message, write_misconceptions
 
-pytestmark = pytest.mark.grading
+# one worker: the module's graded class is made once
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("report")]
 
 
 @pytest.fixture(scope="module")
