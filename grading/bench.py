@@ -105,6 +105,7 @@ def _grades(folder: Path, assignment: str) -> dict:
 STOCK_CONFIG = """c = get_config()
 c.CourseDirectory.course_id = "relucourse"
 c.CourseDirectory.source_directory = "exercises"
+c.ClearMarkScheme.enforce_metadata = False  # the rubrics sit in locked cells, as graders see them (nbgrader_config.py)
 """  # what a course without this one runs: nbgrader's defaults
 
 
