@@ -86,7 +86,7 @@ c.Autograde.autograde_preprocessors = [
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, HideMarkScheme, CSSHTMLHeaderPreprocessor]
 
 # Each assignment ends with a short answer graded by hand in the formgrader: a locked cell asks the question and holds
-# the graders' rubric in a mark-scheme region (=== BEGIN MARK SCHEME === … === END MARK SCHEME ===), the answer cell
+# the graders' rubric in a mark-scheme region (nbgrader's ClearMarkScheme delimiters), the answer cell
 # below it ("Manually graded answer") the model answer in a solution region. generate_assignment strips both from the
 # release; the gradebook keeps the locked cell as written, so autograde puts the rubric back into the graded notebook,
 # where the formgrader shows it beside the student's answer (feedback drops it again: grading.feedback.HideMarkScheme).

@@ -85,7 +85,7 @@ class HideHiddenTests(ClearHiddenTests):
 
 
 class HideMarkScheme(ClearMarkScheme):
-    """Drop the graders' rubric (``=== BEGIN MARK SCHEME ===`` … ``=== END MARK SCHEME ===``) from the feedback.
+    """Drop the graders' rubric (the region inside ClearMarkScheme's delimiters) from the feedback.
 
     The course keeps a rubric in the locked cell that asks a short-answer question, not in a task cell, so the
     check that a mark scheme sits in a task cell is off here as in ``generate_assignment`` (``nbgrader_config.py``).

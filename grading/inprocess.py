@@ -10,17 +10,16 @@ The plausible wrong answers of each assignment are in ``tests/fixtures/<assignme
 
 import ast
 import json
-import re
 from pathlib import Path
 
 import nbformat
 import yaml
+from nbgrader.preprocessors import ClearHiddenTests
 
 from grading.bench import reference_solutions
 from grading.report import Diagnosis, group_diagnoses
 
 ROOT = Path(__file__).resolve().parent.parent
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 # student -> the mistakes of tests/fixtures/relu_at_zero/mistakes.yml in their answers: a class with planted mistakes
 PLANTED = {
     "s01": ["strict mask"],
@@ -56,6 +55,12 @@ def solutions(assignment: str, *, written: bool = False) -> dict[str, str]:
     return found
 
 
+def _visible(source: str) -> str:
+    """A test cell's source without its hidden tests, as the learner's copy has it (nbgrader's own clearing)."""
+    cell = nbformat.v4.new_code_cell(source)
+    return ClearHiddenTests(enforce_metadata=False).preprocess_cell(cell, {}, 0)[0].source
+
+
 def _defined(source: str) -> set[str]:
     """The names a solution cell defines at its top level (its functions and classes)."""
     return {node.name for node in ast.parse(source).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
@@ -89,7 +94,7 @@ def run_tests(
             except Exception:  # the learner's cell fails: the tests after it see what it defined
                 pass
         elif meta.get("grade"):
-            code = HIDDEN.sub("", source) if visible_only else source
+            code = _visible(source) if visible_only else source
             try:
                 exec(compile(code, meta["grade_id"], "exec"), dict(namespace))
                 results[meta["grade_id"]] = None
