@@ -82,6 +82,31 @@ def copy_course(destination: Path) -> Path:
     return destination
 
 
+def venv_env() -> dict[str, str]:
+    """This environment with the virtual environment's bin/ first on PATH (nbgrader runs `alembic` by name)."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def released_course(course: Path, assignment: str, config_extra: str = "") -> Path:
+    """`course` made a course of one assignment (the repository's nbgrader_config.py, plus `config_extra`), released
+    with nbgrader's generate_assignment."""
+    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config_extra)
+    shutil.copytree(
+        ROOT / "exercises" / assignment,
+        course / "exercises" / assignment,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+    )
+    subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "generate_assignment", assignment],
+        cwd=course,
+        env=venv_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return course
+
+
 def generated_folders() -> list[str]:
     """The folders .gitignore lists that a course directory may hold besides the book's own (release/ is a page source)."""
     names = [

@@ -8,7 +8,6 @@ hear nothing; nothing may be written outside the sandbox.
 
 import csv
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -20,13 +19,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import released_course, venv_env
 from grading_corpus import GRADED_MARKER, KINDS, MANUAL, MAX_SCORE, Context, reference_solutions, write_submission
 
 # one worker: the module's graded class is made once
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("corpus")]
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 ASSIGNMENT = "dying_relu"
 BYSTANDER = "bystander"
 # Short limits: the hanging kinds then cost seconds, not minutes.
@@ -90,22 +89,7 @@ def _bystander_rows(db: Path) -> list:
 def corpus(tmp_path_factory) -> CorpusRun:
     if shutil.which("bwrap") is None:
         pytest.fail("bubblewrap is missing: `make test` installs it (apt-get install -y bubblewrap)")
-    course = tmp_path_factory.mktemp("corpus")
-    (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + LIMITS)
-    shutil.copytree(
-        ROOT / "exercises" / ASSIGNMENT,
-        course / "exercises" / ASSIGNMENT,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
-    )
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT],
-        cwd=course,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    course = released_course(tmp_path_factory.mktemp("corpus"), ASSIGNMENT, LIMITS)
 
     from nbgrader.api import Gradebook
 
@@ -140,7 +124,7 @@ def corpus(tmp_path_factory) -> CorpusRun:
                 "--no-progress",
             ],
             cwd=ROOT,
-            env=env,
+            env=venv_env(),
             capture_output=True,
             text=True,
             timeout=1200,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,14 +24,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course import formgrader_server
+from course import formgrader_server, released_course, venv_env
 from grading_corpus import ACTIVE_MARKER, ACTIVE_OUTPUTS, LEGITIMATE_OUTPUT, Context, active_cell, reference_solutions
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.grading, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 ASSIGNMENT, STUDENT = "dying_relu", "mallory"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 JAVASCRIPT_URL = re.compile(r"\s*javascript:", re.IGNORECASE)
@@ -90,22 +88,7 @@ def listener():
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, listener) -> Path:
     """A temporary course with one graded submission showing every active output and the legitimate ones."""
-    course = tmp_path_factory.mktemp("inert")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(
-        ROOT / "exercises" / ASSIGNMENT,
-        course / "exercises" / ASSIGNMENT,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
-    )
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT],
-        cwd=course,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    course = released_course(tmp_path_factory.mktemp("inert"), ASSIGNMENT)
     source = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     ctx = Context(release, reference_solutions(source), course, listener.server_address[1])
@@ -116,7 +99,7 @@ def course(tmp_path_factory, listener) -> Path:
     graded = subprocess.run(
         [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "1", "--no-progress"],
         cwd=ROOT,
-        env=env,
+        env=venv_env(),
         capture_output=True,
         text=True,
         timeout=600,

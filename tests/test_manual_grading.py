@@ -9,7 +9,6 @@ formgrader's page makes: the student's graded notebook, the grades and comments 
 """
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
-from course import autograded_points, formgrader_server, manual_answers
+from course import autograded_points, formgrader_server, manual_answers, released_course, venv_env
 from test_nbgrader_pipeline import html_text, plain, rubric_lines
 
 from grading.bench import reference_solutions
@@ -28,7 +27,6 @@ from grading.bench import reference_solutions
 pytestmark = pytest.mark.grading
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 ASSIGNMENT, STUDENT = "dying_relu", "learner01"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 ANSWER = "One input crosses only if x < -sqrt(50); that is Phi(-7.07), about 8e-13 a step: never in practice."
@@ -59,18 +57,7 @@ class Graded:
 def graded(tmp_path_factory) -> Graded:
     if shutil.which("bwrap") is None:
         pytest.fail("bubblewrap is missing: `make test` installs it (apt-get install -y bubblewrap)")
-    course = tmp_path_factory.mktemp("manual")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "exercises" / ASSIGNMENT, course / "exercises" / ASSIGNMENT)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    subprocess.run(
-        [str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT],
-        cwd=course,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    course = released_course(tmp_path_factory.mktemp("manual"), ASSIGNMENT)
     source = nbformat.read(course / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     submission = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     solutions = {
@@ -86,7 +73,7 @@ def graded(tmp_path_factory) -> Graded:
     done = subprocess.run(
         [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--root", str(course), "--jobs", "1", "--no-progress"],
         cwd=ROOT,
-        env=env,
+        env=venv_env(),
         capture_output=True,
         text=True,
         timeout=600,
