@@ -66,6 +66,22 @@ def nbgrader_as_root(hub: Hub, *args: str) -> subprocess.CompletedProcess:
     return done
 
 
+def collect_and_grade(hub: Hub, assignment: str) -> subprocess.CompletedProcess:
+    """The instructor's path after the due date: nbgrader's collect, then `make grade`, as root in the course."""
+    nbgrader_as_root(hub, "collect", assignment, "--update")
+    graded = subprocess.run(
+        [sys.executable, "-m", "grading", "grade", assignment, "--no-progress", "--jobs", "2"],
+        cwd=hub.course_dir,
+        env=hub.root_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if graded.returncode:
+        raise AssertionError(f"make grade {assignment}\n{graded.stdout}{graded.stderr}")
+    return graded
+
+
 def remove_account(name: str, only_if_marked: bool = True) -> None:
     """Remove an account (and its processes); one not marked as the tests' only if `only_if_marked` is False."""
     try:

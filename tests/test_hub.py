@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from course import ROOT, autograded_points, manual_answers
-from hub import COURSE, Hub, as_user, nbgrader_as_root
+from hub import COURSE, Hub, as_user, collect_and_grade, nbgrader_as_root
 
 pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("hub")]
 ASSIGNMENT = "dying_relu"
@@ -88,16 +88,7 @@ def cycle(hub: Hub):
 
     attempts = bob_attempts(hub, ann, bob)
 
-    nbgrader_as_root(hub, "collect", ASSIGNMENT, "--update")
-    grading = subprocess.run(
-        [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
-        cwd=hub.course_dir,
-        env=hub.root_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert grading.returncode == 0, grading.stdout + grading.stderr
+    grading = collect_and_grade(hub, ASSIGNMENT)
     nbgrader_as_root(hub, "release_feedback", ASSIGNMENT)
     hub.lab(ann).post("assignments/fetch_feedback", data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
     as_user(bob, f"nbgrader fetch_feedback {ASSIGNMENT} --course {COURSE}")
@@ -374,16 +365,7 @@ def on_submit(hub: Hub):
         in_gradebook = [s.student.id for s in gb.assignment_submissions(ON_SUBMIT)]
     in_course = sorted(p.parent.name for p in (hub.course_dir / "submitted").glob(f"*/{ON_SUBMIT}"))
 
-    nbgrader_as_root(hub, "collect", ON_SUBMIT, "--update")
-    grading = subprocess.run(
-        [sys.executable, "-m", "grading", "grade", ON_SUBMIT, "--no-progress", "--jobs", "2"],
-        cwd=hub.course_dir,
-        env=hub.root_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert grading.returncode == 0, grading.stdout + grading.stderr
+    collect_and_grade(hub, ON_SUBMIT)
     nbgrader_as_root(hub, "release_feedback", ON_SUBMIT)
     lab.post("assignments/fetch_feedback", data=form)
     with hub.gradebook() as gb:

@@ -7,11 +7,8 @@ Screenshots go to the pytest temporary folder (`hub-screenshots/`), for a person
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from hub import COURSE, nbgrader_as_root
+from hub import COURSE, collect_and_grade, nbgrader_as_root
 from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.xdist_group("hub")]
@@ -77,16 +74,7 @@ def test_the_instructor_opens_the_submission_in_the_formgrader(browser, hub, scr
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     student = hub.students[3]
-    nbgrader_as_root(hub, "collect", ASSIGNMENT, "--update")
-    graded = subprocess.run(
-        [sys.executable, "-m", "grading", "grade", ASSIGNMENT, "--no-progress", "--jobs", "2"],
-        cwd=hub.course_dir,
-        env=hub.root_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert graded.returncode == 0, graded.stdout + graded.stderr
+    collect_and_grade(hub, ASSIGNMENT)
 
     context, page = log_in(browser, hub, hub.instructor)
     open_menu(page, "Nbgrader", "Course List")
