@@ -9,6 +9,7 @@ starts as usual.
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -94,15 +95,24 @@ def run(cwd: Path, code: str, **traits) -> tuple[dict, int]:
     return seen, km.server.process.pid
 
 
-def host_processes(marker: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode():
-                found.append(int(pid))
-        except OSError:
-            pass
-    return found
+def host_processes(marker: str, within: float = 10.0) -> list[int]:
+    """The host's processes whose command line holds `marker`, once none is left or `within` seconds have passed.
+
+    A kernel shut down `now` is killed by its warden after the kernel manager returns, so its processes
+    may take a moment to go; a process that outlives the wait is one the sandbox let escape.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if marker in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode():
+                    found.append(int(pid))
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 @pytest.fixture
