@@ -376,26 +376,35 @@ def _grade_one(work: Work, student: str) -> Outcome:
 
 def _autograde(course: Course, scratch: Path, student: str) -> str | None:
     """nbgrader's Autograde for one student in `scratch`; None, or the error it logged."""
-    handler = logging.FileHandler(scratch / "autograde.log")
-    for name in (f"grading.{student}", "traitlets"):  # the converter's log, and its preprocessors'
-        logger = logging.getLogger(name)
-        logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
+    log = logging.getLogger("grading.autograde")
     try:
-        convert(
-            course,
-            Autograde,
-            logging.getLogger(f"grading.{student}"),
-            root=scratch,
-            db_url=f"sqlite:///{scratch / 'gradebook.db'}",
-            student_id=student,
-        )
+        with _logging_to(scratch / "autograde.log", log, logging.getLogger("traitlets")):  # converter, preprocessors
+            convert(
+                course, Autograde, log, root=scratch, db_url=f"sqlite:///{scratch / 'gradebook.db'}", student_id=student
+            )
     except ConversionFailed as error:
         lines = (scratch / "autograde.log").read_text(errors="replace").splitlines()
         reason = next((l for l in reversed(lines) if "Error" in l and "There was an error" not in l), str(error))
         return reason.strip()[:300]
-    finally:
-        handler.close()
     return None
+
+
+@contextmanager
+def _logging_to(path: Path, *loggers: logging.Logger):
+    """`loggers` write only to the file `path` (INFO and up) while the block runs, then as before.
+
+    Left attached, the handler would reopen `path` once the scratch course is gone, and the worker's
+    next converter (a feedback) would fail on its first log line."""
+    handler = logging.FileHandler(path)
+    saved = [(logger, logger.handlers, logger.propagate, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
+    try:
+        yield
+    finally:
+        for logger, handlers, propagate, level in saved:
+            logger.handlers, logger.propagate, logger.level = handlers, propagate, level
+        handler.close()
 
 
 def _submit_release(course: Course, dest: Path, reason: str) -> None:
