@@ -20,7 +20,7 @@ def loss_at_teacher_zero() -> Measured:
 """
 
 
-TESTS = ("tests/test_lessons.py", "tests/test_nbgrader_pipeline.py", "tests/test_book.py")
+TESTS = ("tests/test_lessons.py", "tests/test_nbgrader_pipeline.py", "tests/test_checkers.py", "tests/test_book.py")
 
 
 def run(course, *args):
@@ -39,11 +39,12 @@ def course(tmp_path_factory):
     toc = toc.replace(
         "      - file: lessons/claims\n", "      - file: lessons/claims\n      - file: lessons/new_topic\n"
     )
-    # an exercise: exercises/<a>/<nb>.ipynb (here a copy of one), its wrong submission, its student copy in _toc.yml
+    # an exercise: exercises/<a>/<nb>.ipynb (here a copy of one), its wrong submission and mistakes, its student copy in _toc.yml
     for folder in ("exercises/new_one", "tests/fixtures/new_one"):
         (course / folder).mkdir()
     shutil.copy(ROOT / "exercises/dying_relu/dying_relu.ipynb", course / "exercises/new_one/new_one.ipynb")
-    shutil.copy(ROOT / "tests/fixtures/dying_relu/wrong.json", course / "tests/fixtures/new_one/wrong.json")
+    for fixture in ("wrong.json", "mistakes.yml"):
+        shutil.copy(ROOT / "tests/fixtures/dying_relu" / fixture, course / "tests/fixtures/new_one" / fixture)
     toc = toc.replace(
         "      - file: release/optimizers/optimizers\n",
         "      - file: release/optimizers/optimizers\n      - file: release/new_one/new_one\n",
@@ -66,6 +67,7 @@ def test_a_new_lesson_and_exercise_are_tested(course):
     assert "tests/test_lessons.py::test_lesson_executes[new_topic]" in collected.stdout
     assert "tests/test_book.py::test_exercise_pages_show_the_student_copy_only[new_one]" in collected.stdout
     assert "test_nbgrader_pipeline.py::test_reference_solution_gets_full_marks[new_one]" in collected.stdout
+    assert "test_checkers.py::test_reference_passes_every_test_and_five_mistakes_are_written_down[new_one]" in collected.stdout
     marked = run(course, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", "new_topic", *TESTS)
     assert marked.stdout.splitlines()[-1].startswith("1/"), marked.stdout[-2000:]
 
