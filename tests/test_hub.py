@@ -237,9 +237,10 @@ def test_each_student_fetched_their_own_feedback(hub, cycle):
         assert "BEGIN HIDDEN TESTS" not in pages[0].read_text()
 
 
-def test_students_get_403_from_the_formgrader_and_instructors_get_it(hub, cycle):
+def test_students_get_403_from_the_formgrader_and_its_reports_and_instructors_get_them(hub, cycle):
     student = hub.session(hub.students[1])
-    for path in ("formgrader/", f"formgrader/api/submissions/{ASSIGNMENT}", "api/contents/exercises"):
+    reports = ("relucourse/reports/", f"relucourse/reports/.grading/{ASSIGNMENT}/class.html")
+    for path in ("formgrader/", f"formgrader/api/submissions/{ASSIGNMENT}", "api/contents/exercises", *reports):
         answer = student.get(f"{hub.url}services/{COURSE}/{path}", allow_redirects=True)
         assert answer.status_code == 403, (path, answer.status_code, answer.url)
     instructor = hub.session(hub.instructor)
@@ -248,6 +249,8 @@ def test_students_get_403_from_the_formgrader_and_instructors_get_it(hub, cycle)
     assert "frame-ancestors 'self'" in page.headers.get("Content-Security-Policy", "")
     listed = instructor.get(f"{hub.url}services/{COURSE}/formgrader/api/submissions/{ASSIGNMENT}").json()
     assert set(hub.students[:3]) <= {s["student"] for s in listed}
+    listing = instructor.get(f"{hub.url}services/{COURSE}/{reports[0]}")
+    assert listing.status_code == 200 and "Class reports" in listing.text, (listing.status_code, listing.text[:500])
 
 
 def test_every_server_of_the_hub_sends_the_content_security_policy(hub, cycle):

@@ -67,7 +67,10 @@ def test_a_new_lesson_and_exercise_are_tested(course):
     assert "tests/test_lessons.py::test_lesson_executes[new_topic]" in collected.stdout
     assert "tests/test_book.py::test_exercise_pages_show_the_student_copy_only[new_one]" in collected.stdout
     assert "test_nbgrader_pipeline.py::test_reference_solution_gets_full_marks[new_one]" in collected.stdout
-    assert "test_checkers.py::test_reference_passes_every_test_and_five_mistakes_are_written_down[new_one]" in collected.stdout
+    assert (
+        "test_checkers.py::test_reference_passes_every_test_and_five_mistakes_are_written_down[new_one]"
+        in collected.stdout
+    )
     marked = run(course, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", "new_topic", *TESTS)
     assert marked.stdout.splitlines()[-1].startswith("1/"), marked.stdout[-2000:]
 
