@@ -30,12 +30,14 @@ def adam_path(w0: float, lr: float, *, amsgrad: bool = False, steps: int = 2000)
     w0, lr, steps = finite_float("w0", w0), finite_float("lr", lr), integer("steps", steps)
     w = torch.tensor([w0], dtype=torch.float64, requires_grad=True)
     optimizer = Adam([w], lr=lr, amsgrad=amsgrad)
+    group = optimizer.param_groups[0]
+    beta2, eps = float(group["betas"][1]), float(group["eps"])  # the optimizer's own, not typed again here
     path, multiplier = [w0], []
     for t in range(1, steps + 1):
         w.grad = torch.where(w > 0, w - 1, w).detach()  # L'(w)
         optimizer.step()
         v = optimizer.state[w]["max_exp_avg_sq" if amsgrad else "exp_avg_sq"]
-        multiplier.append(lr / (math.sqrt(v.item() / (1 - 0.999**t)) + 1e-8))  # η / (√v̂_t + ε)
+        multiplier.append(lr / (math.sqrt(v.item() / (1 - beta2**t)) + eps))  # η / (√v̂_t + ε)
         path.append(w.item())
     return AdamPath(torch.tensor(path), torch.tensor(multiplier))
 
