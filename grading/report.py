@@ -95,6 +95,10 @@ class Diagnosis:
     students: list[str]
     answers: list[str]  # up to three of the students' answers, anonymised (no names, in a fixed order)
 
+    @property
+    def attempted(self) -> bool:
+        return self.message != NOT_ATTEMPTED
+
 
 @dataclass
 class ClassResults:
@@ -153,14 +157,17 @@ def _anonymous_order(student: str) -> str:
     return hashlib.sha256(student.encode()).hexdigest()
 
 
+NOT_ATTEMPTED = "not attempted: the task still raises NotImplementedError"
+
+
 def group_diagnoses(tests: list[str], failures: dict[str, dict[str, tuple[str, str]]]) -> list[Diagnosis]:
-    """The diagnoses, most common first, from student -> failing test -> (its message, the answer above it);
-    `tests` are the grade_ids in the notebook's order (ties in count follow it)."""
+    """The diagnoses, most common first and the tasks not attempted last, from student -> failing test -> (its
+    message, the answer above it); `tests` are the grade_ids in the notebook's order (ties in count follow it)."""
     groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
     for student in sorted(failures):
         for test, (message, answer) in failures[student].items():
             if message.strip() == "NotImplementedError:":
-                message = "not attempted: the task still raises NotImplementedError"
+                message = NOT_ATTEMPTED
             groups[(test, diagnosis_key(message))].append((student, message, answer))
     order = {grade_id: i for i, grade_id in enumerate(tests)}
     diagnoses = [
@@ -173,7 +180,7 @@ def group_diagnoses(tests: list[str], failures: dict[str, dict[str, tuple[str, s
         )
         for (test, key), members in groups.items()
     ]
-    diagnoses.sort(key=lambda d: (-len(d.students), order.get(d.test, 0), d.key))
+    diagnoses.sort(key=lambda d: (not d.attempted, -len(d.students), order.get(d.test, 0), d.key))
     return diagnoses
 
 

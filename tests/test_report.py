@@ -16,7 +16,7 @@ from course import manual_answers
 from planted import ASSIGNMENT, BROKEN, LATE, MARKUP, PLAN, assert_one_group_per_planted_mistake, plant_class
 
 from grading.inprocess import PLANTED, ROOT, planted_diagnoses
-from grading.report import diagnosis_key, shown_message, write_misconceptions
+from grading.report import NOT_ATTEMPTED, diagnosis_key, group_diagnoses, shown_message, write_misconceptions
 
 # one worker: the module's graded class is made once
 pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("report")]
@@ -83,6 +83,22 @@ def test_page_shows_counts_links_lateness_and_no_student_markup(report):
     assert "4 of 10" in page, "the strict mask (four students of ten) is counted"
     precheck = page.split('id="precheck"')[1].split('id="late"')[0]
     assert "rejected" in precheck and BROKEN in precheck, "the pre-check's rejection is shown"
+
+
+def test_tasks_not_attempted_come_after_every_mistake_however_many_left_them():
+    released = ("NotImplementedError:", "raise NotImplementedError()")
+    failures = {
+        "ann": {"test_a": released, "test_b": released},
+        "bob": {"test_a": released, "test_b": ("AssertionError: the sign is flipped", "return -g")},
+        "cat": {"test_a": released},
+    }
+    diagnoses = group_diagnoses(["test_a", "test_b"], failures)
+    assert [(d.test, d.message, d.students) for d in diagnoses] == [
+        ("test_b", "AssertionError: the sign is flipped", ["bob"]),
+        ("test_a", NOT_ATTEMPTED, ["ann", "bob", "cat"]),
+        ("test_b", NOT_ATTEMPTED, ["ann"]),
+    ]
+    assert [d.attempted for d in diagnoses] == [True, False, False]
 
 
 def test_diagnosis_key_blanks_numbers_only():
