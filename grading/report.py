@@ -93,7 +93,7 @@ class Diagnosis:
     key: str
     message: str
     students: list[str]
-    answers: list[str]  # up to three of the students' answers, anonymised (no names, in a fixed order)
+    answers: list[str]  # up to three different answers of its students, anonymised (no names, in a fixed order)
 
     @property
     def attempted(self) -> bool:
@@ -176,7 +176,7 @@ def group_diagnoses(tests: list[str], failures: dict[str, dict[str, tuple[str, s
             key,
             shown_message([m for _, m, _ in members]),
             [s for s, _, _ in members],
-            [a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))[:3]],
+            list(dict.fromkeys(a for _, _, a in sorted(members, key=lambda m: _anonymous_order(m[0]))))[:3],
         )
         for (test, key), members in groups.items()
     ]

@@ -99,6 +99,15 @@ def test_tasks_not_attempted_come_after_every_mistake_however_many_left_them():
         ("test_b", NOT_ATTEMPTED, ["ann"]),
     ]
     assert [d.attempted for d in diagnoses] == [True, False, False]
+    assert diagnoses[1].answers == ["raise NotImplementedError()"]  # examples differ: three students, one answer
+
+
+def test_the_examples_of_a_diagnosis_are_different_answers():
+    answers = {"ann": "return 0.5", "bob": "return 0.5", "cat": "return 1 / 2", "dan": "return 0.5"}
+    failures = {s: {"test_a": ("AssertionError: expected 1", a)} for s, a in answers.items()}
+    (diagnosis,) = group_diagnoses(["test_a"], failures)
+    assert diagnosis.students == ["ann", "bob", "cat", "dan"]
+    assert sorted(diagnosis.answers) == ["return 0.5", "return 1 / 2"]
 
 
 def test_diagnosis_key_blanks_numbers_only():
