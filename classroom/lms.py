@@ -467,11 +467,19 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
     return rows, skipped
 
 
+def previous_roster(course_dir: Path) -> Path:
+    """Where `import_roster` keeps the roster.csv it replaces."""
+    return course_dir / f"{ROSTER}.previous"
+
+
 def import_roster(course_dir: Path, rows: list[dict]) -> tuple[Path, int, int, list[str]]:
-    """Write roster.csv and add or update each student in the gradebook (only the fields the export has).
-    Returns the CSV, how many were added, how many updated, and the gradebook's students the export lacks."""
+    """Write roster.csv (a roster.csv already there is kept as roster.csv.previous) and add or update each student
+    in the gradebook (only the fields the export has). Returns the CSV, how many were added, how many updated, and
+    the gradebook's students the export lacks."""
     course_directory(course_dir)  # a course directory, before anything is written
     roster = course_dir / ROSTER
+    if roster.is_file():
+        shutil.copy2(roster, previous_roster(course_dir))
     with open(roster, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, ROSTER_COLUMNS)
         writer.writeheader()
@@ -702,7 +710,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "roster":
             id_column = args.id_column or ID_COLUMN[args.lms]
             rows, skipped = read_export(args.export, args.lms, id_column)
+            had_roster = (course_dir / ROSTER).is_file()
             roster, added, updated, absent = import_roster(course_dir, rows)
+            if had_roster:
+                print(f"the roster.csv it replaces: {previous_roster(course_dir)}")
             print(
                 f"{roster}: {len(rows)} students, user names from {id_column!r}; gradebook: {added} added, "
                 f"{updated} updated"

@@ -32,6 +32,7 @@ CANVAS_POINTS_ROW = "    Points Possible"
 # column to each grade item; its own export names them so (MoodleDocs, "Grade import", "Grade export").
 MOODLE_IDENTITY = ["First name", "Last name", "ID number", "Email address"]
 
+HAND_ROSTER = "id,first_name,last_name,email\nasmith,Alice,Smith,alice@example.org\n"
 CANVAS_EXPORT = """\
 Student,ID,SIS User ID,SIS Login ID,Section,Dying ReLU (4201),Current Score,Unposted Current Score,Final Score
     Points Possible,,,,,10.00,(read only),(read only),(read only)
@@ -146,6 +147,7 @@ def canvas(tmp_path_factory) -> dict:
     assert run(course, str(BIN / "nbgrader"), "generate_assignment", "dying_relu").returncode == 0
     export = base / "canvas-export.csv"
     export.write_text(CANVAS_EXPORT)
+    (course / "roster.csv").write_text(HAND_ROSTER)  # the instructor's own, from before the LMS
     roster = lms(course, "roster", str(export), "--lms", "canvas")
 
     download = base / "submissions.zip"
@@ -225,6 +227,8 @@ def test_file_names_of_both_lms():
 def test_canvas_roster_becomes_nbgrader_students(canvas):
     course, roster = canvas["course"], canvas["roster"]
     assert roster.returncode == 0, roster.stderr
+    assert (course / "roster.csv.previous").read_text() == HAND_ROSTER, "the roster it replaced is lost"
+    assert f"the roster.csv it replaces: {course / 'roster.csv.previous'}" in roster.stdout
     assert read_csv(course / "roster.csv") == [
         ["id", "first_name", "last_name", "email", "lms_user_id"],
         ["asmith", "Alice", "Smith", "", "1001"],
