@@ -50,12 +50,8 @@ __all__ = [
 ]
 
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b")
-_BOOK = "../../_build/html"
-_NOT_ANSWERS = (
-    "rejected",
-    "fallback",
-    "failed",
-)  # make grade's statuses of a submission graded as the release  # the built book, from .grading/<assignment>/
+_BOOK = "../../_build/html"  # the built book, from .grading/<assignment>/
+_NOT_ANSWERS = ("rejected", "fallback", "failed")  # make grade's statuses of a submission graded as the release
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
@@ -382,7 +378,7 @@ def _when(results: ClassResults) -> tuple[str, str]:
 
 
 def graded_assignments(root: Path) -> list[str]:
-    """Assignments ``make grade`` has run for (a ``.grading/<assignment>/report.csv``), in the source's order."""
+    """Assignments ``make grade`` has run for (a ``.grading/<assignment>/report.csv``), by name."""
     work = Path(root).resolve() / ".grading"
     return sorted(p.parent.name for p in work.glob("*/report.csv"))
 
