@@ -467,24 +467,31 @@ def read_export(path: Path, lms: str, id_column: str) -> tuple[list[dict], list[
     return rows, skipped
 
 
-def previous_roster(course_dir: Path) -> Path:
-    """Where `import_roster` keeps the roster.csv it replaces."""
-    return course_dir / f"{ROSTER}.previous"
+@dataclass(frozen=True)
+class Imported:
+    """What `import_roster` did: the roster written, the one it replaced (kept beside it; None if there was none),
+    the students added to and updated in the gradebook, and the gradebook's students the export lacks."""
+
+    roster: Path
+    replaced: Path | None
+    added: int
+    updated: int
+    absent: list[str]
 
 
-def import_roster(course_dir: Path, rows: list[dict]) -> tuple[Path, int, int, list[str]]:
-    """Write roster.csv (a roster.csv already there is kept as roster.csv.previous) and add or update each student
-    in the gradebook (only the fields the export has). Returns the CSV, how many were added, how many updated, and
-    the gradebook's students the export lacks."""
+def import_roster(course_dir: Path, rows: list[dict]) -> Imported:
+    """Write roster.csv, keeping one already there as roster.csv.previous, and add or update each student in the
+    gradebook (only the fields the export has)."""
     course_directory(course_dir)  # a course directory, before anything is written
-    roster = course_dir / ROSTER
+    roster, replaced = course_dir / ROSTER, None
     if roster.is_file():
-        shutil.copy2(roster, previous_roster(course_dir))
+        replaced = course_dir / f"{ROSTER}.previous"
+        shutil.copy2(roster, replaced)
     with open(roster, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, ROSTER_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    return (roster, *enroll(course_dir, rows))
+    return Imported(roster, replaced, *enroll(course_dir, rows))
 
 
 # --- Grades ----------------------------------------------------------------------------------------------------------
@@ -710,18 +717,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "roster":
             id_column = args.id_column or ID_COLUMN[args.lms]
             rows, skipped = read_export(args.export, args.lms, id_column)
-            had_roster = (course_dir / ROSTER).is_file()
-            roster, added, updated, absent = import_roster(course_dir, rows)
-            if had_roster:
-                print(f"the roster.csv it replaces: {previous_roster(course_dir)}")
+            done = import_roster(course_dir, rows)
+            if done.replaced:
+                print(f"the roster.csv it replaces: {done.replaced}")
             print(
-                f"{roster}: {len(rows)} students, user names from {id_column!r}; gradebook: {added} added, "
-                f"{updated} updated"
+                f"{done.roster}: {len(rows)} students, user names from {id_column!r}; gradebook: {done.added} added, "
+                f"{done.updated} updated"
             )
             for line in skipped:
                 print(f"{args.export}, {line}: skipped", file=sys.stderr)
-            if absent:
-                print(f"in the gradebook, not in {args.export}: {', '.join(absent)}", file=sys.stderr)
+            if done.absent:
+                print(f"in the gradebook, not in {args.export}: {', '.join(done.absent)}", file=sys.stderr)
             return 0
         if args.command == "collect":
             return collect(course_dir, args.assignment, args.downloads, args.worksheet, args.force)
