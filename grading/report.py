@@ -37,6 +37,7 @@ from nbgrader.api import Gradebook
 from grading.driver import Course
 
 __all__ = [
+    "NOT_ATTEMPTED",
     "Diagnosis",
     "ClassResults",
     "diagnosis_key",
@@ -52,6 +53,7 @@ __all__ = [
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|\bnan\b|\binf\b")
 _BOOK = "../../_build/html"  # the built book, from .grading/<assignment>/
 _NOT_ANSWERS = ("rejected", "fallback", "failed")  # make grade's statuses of a submission graded as the release
+NOT_ATTEMPTED = "not attempted: the task still raises NotImplementedError"  # the diagnosis of a task left as released
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
@@ -151,9 +153,6 @@ def _failures(course: Course, student: str) -> dict[str, tuple[str, str]]:
 
 def _anonymous_order(student: str) -> str:
     return hashlib.sha256(student.encode()).hexdigest()
-
-
-NOT_ATTEMPTED = "not attempted: the task still raises NotImplementedError"
 
 
 def group_diagnoses(tests: list[str], failures: dict[str, dict[str, tuple[str, str]]]) -> list[Diagnosis]:
