@@ -3,13 +3,14 @@
 Each assignment's plausible wrong answers (tests/fixtures/<assignment>/mistakes.yml, from the lessons'
 misconceptions) go through its test cells in this process (grading/inprocess.py): exactly the tests the mistake
 breaks fail, each naming that mistake; the key misconceptions fail a test the learner can see; the same
-mistake gets the same message whatever else the answer gets wrong; answers that claim to equal anything,
+mistake gets the same message whatever else the answer gets wrong, and whatever random state the kernel has; answers that claim to equal anything,
 to be true or to be any number (tests/hostile.py) earn no test at all.
 """
 
 import re
 
 import pytest
+import torch
 from answers import graded_cells
 from course import assignments
 from hostile import PREAMBLE, hostile_answers
@@ -83,6 +84,20 @@ def test_the_same_mistake_gets_the_same_message_whatever_else_is_wrong(assignmen
                 f"{assignment}: {mistake['name']!r} fails {test} with {alone[test]!r} alone but with "
                 f"{together[test]!r} beside {other['name']!r}"
             )
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_the_same_mistake_gets_the_same_message_whatever_random_state_the_kernel_has(assignment):
+    # a grading kernel's random state depends on what the notebook ran before: a checker must not
+    for mistake in mistakes(assignment):
+        told = []
+        for seed in range(20):  # a few percent of states gave the .any mistake another unit to name
+            torch.manual_seed(seed)
+            told.append(run_tests(assignment, mistake["cells"]))
+        changed = {test: {t[test] for t in told} for test in told[0] if len({t[test] for t in told}) > 1}
+        assert not changed, (
+            f"{assignment}: {mistake['name']!r} is told different things from other random states: {changed}"
+        )
 
 
 @pytest.mark.parametrize("kind", ["object", "tensor", "methods"])
