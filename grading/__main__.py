@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     counts = {s: sum(o.status == s for o in outcomes) for s in dict.fromkeys(o.status for o in outcomes)}
     print(
-        f"{args.assignment}: {len(outcomes)} submissions ({', '.join(f'{n} {s}' for s, n in counts.items())}) "
+        f"{args.assignment}: {len(outcomes)} submission{'s' * (len(outcomes) != 1)} "
+        f"({', '.join(f'{n} {s}' for s, n in counts.items())}) "
         f"in {time.monotonic() - start:.0f} s"
     )
     for o in outcomes:
